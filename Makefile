@@ -1,0 +1,49 @@
+# One entry point for everything: `make run` and `make test` work on a fresh clone with only Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PROTO_SRC := $(wildcard proto/contactrouting/v1/*.proto)
+PROTO_OUT := contactrouting/v1/.generated
+
+.PHONY: setup proto run demo test lint format bench clean
+
+setup: $(VENV)/.installed $(PROTO_OUT)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+proto: $(PROTO_OUT)
+
+# Generated code is never edited by hand: it is rebuilt from proto/ whenever a contract changes.
+$(PROTO_OUT): $(PROTO_SRC) $(VENV)/.installed
+	rm -rf contactrouting/v1
+	mkdir -p contactrouting/v1
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO_SRC)
+	touch contactrouting/v1/__init__.py $@
+
+run: setup
+	$(PY) -m devstack run
+
+demo: setup
+	$(PY) -m devstack demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy contactrouting services devstack
+	cd proto && ../$(BIN)/buf lint && ../$(BIN)/buf format --diff --exit-code
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# pytest exits 5 when it collected no test; make treats every non-zero exit as failure.
+test: setup lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) contactrouting/v1 var .pytest_cache .mypy_cache .ruff_cache

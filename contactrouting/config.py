@@ -1,0 +1,53 @@
+"""Settings shared by every service, read from env vars with local defaults."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BROKER_PORT = 19092
+DEFAULT_SMTP_PORT = 2525
+DEFAULT_WEBHOOK_PORT = 8080
+DEFAULT_ROUTER_GRPC_PORT = 50051
+DEFAULT_SKILLS_GRPC_PORT = 50052
+
+
+class ServiceSettings(BaseSettings):
+    """The part of every service's settings that the shared plumbing reads."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    kafka_bootstrap_servers: str = Field(default=f"127.0.0.1:{DEFAULT_BROKER_PORT}", min_length=3)
+    # Tansu joins a consumer group in about session_timeout/2; real Kafka accepts these values too.
+    kafka_session_timeout_ms: int = Field(default=6000, ge=1000)
+    kafka_heartbeat_interval_ms: int = Field(default=2000, ge=100)
+    kafka_request_timeout_ms: int = Field(default=10000, ge=1000)
+    topic_partitions: int = Field(default=3, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|debug|info|warning|error)$")
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    otel_exporter_otlp_endpoint: str = ""
+    trace_dir: Path = Path("var/traces")
+    data_dir: Path = Path("var/data")
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus scrape port; 0 disables it.")
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(settings_class: type[SettingsT]) -> SettingsT:
+    """Build settings from the environment, or exit with a message naming each bad variable."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        lines = [f"invalid configuration for {settings_class.__name__}:"]
+        for problem in error.errors():
+            variable = "_".join(str(part) for part in problem["loc"]).upper()
+            lines.append(f"  {variable}: {problem['msg']} (got {problem.get('input')!r})")
+        print("\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,170 @@
+"""Kafka I/O with protobuf values, a content-type header and W3C trace context in the headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from google.protobuf.message import DecodeError, Message
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.producer.future import FutureRecordMetadata, RecordMetadata
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from contactrouting.config import ServiceSettings
+from contactrouting.tracing import context_from_kafka_headers, kafka_headers
+
+log = structlog.get_logger()
+tracer = trace.get_tracer(__name__)
+
+
+def content_type_of(message_type: type[Message]) -> str:
+    return f"application/x-protobuf; messageType={message_type.DESCRIPTOR.full_name}"
+
+
+class ProtoProducer:
+    """An idempotent, acks=all producer; each publish is a PRODUCER span whose context rides in the headers."""
+
+    def __init__(self, settings: ServiceSettings, client_id: str, **overrides: Any) -> None:
+        options: dict[str, Any] = {
+            "bootstrap_servers": settings.kafka_bootstrap_servers,
+            "client_id": client_id,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": 2,
+            "request_timeout_ms": settings.kafka_request_timeout_ms,
+            "max_block_ms": settings.kafka_request_timeout_ms,
+        }
+        options.update(overrides)
+        self._producer = KafkaProducer(**options)
+
+    def publish(self, topic: str, key: str | None, message: Message | None) -> FutureRecordMetadata:
+        """Send one record; `message=None` is a tombstone. The returned future resolves on broker ack."""
+        with tracer.start_as_current_span(f"{topic} publish", kind=trace.SpanKind.PRODUCER) as span:
+            span.set_attribute("messaging.system", "kafka")
+            span.set_attribute("messaging.destination.name", topic)
+            content_type = content_type_of(type(message)) if message is not None else "tombstone"
+            return self._producer.send(
+                topic,
+                key=key.encode() if key is not None else None,
+                value=message.SerializeToString() if message is not None else None,
+                headers=kafka_headers(content_type),
+            )
+
+    def publish_and_wait(
+        self, topic: str, key: str | None, message: Message | None, timeout_s: float = 10.0
+    ) -> RecordMetadata:
+        return self.publish(topic, key, message).get(timeout=timeout_s)
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        self._producer.flush(timeout=timeout_s)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self._producer.close(timeout=timeout_s)
+
+
+@dataclass(frozen=True)
+class ConsumedRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    # None for a tombstone or for a value that failed to decode (then decode_error says why).
+    message: Message | None
+    raw: bytes | None
+    context: otel_context.Context
+    timestamp_ms: int
+    decode_error: str | None = None
+
+
+class ProtoConsumer:
+    """Polls protobuf records; either as a consumer group member or as a reader of whole partitions."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        message_types: Mapping[str, type[Message]],
+        *,
+        client_id: str,
+        group_id: str | None = None,
+        subscribe: bool = True,
+        **overrides: Any,
+    ) -> None:
+        self._message_types = dict(message_types)
+        options: dict[str, Any] = {
+            "bootstrap_servers": settings.kafka_bootstrap_servers,
+            "client_id": client_id,
+            "group_id": group_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "session_timeout_ms": settings.kafka_session_timeout_ms,
+            "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+            "request_timeout_ms": max(settings.kafka_request_timeout_ms, settings.kafka_session_timeout_ms + 1000),
+            "max_poll_records": 500,
+        }
+        options.update(overrides)
+        self._consumer = KafkaConsumer(**options)
+        if subscribe:
+            self._consumer.subscribe(list(self._message_types))
+
+    @property
+    def raw_consumer(self) -> KafkaConsumer:
+        return self._consumer
+
+    def assign_from_beginning(self) -> dict[TopicPartition, int]:
+        """Read every partition of the topics from offset 0, without a group; returns the end offsets."""
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in self._message_types
+            for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
+        ]
+        self._consumer.assign(partitions)
+        self._consumer.seek_to_beginning(*partitions)
+        return dict(self._consumer.end_offsets(partitions))
+
+    def poll(self, timeout_ms: int = 500, max_records: int | None = None) -> list[ConsumedRecord]:
+        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        records: list[ConsumedRecord] = []
+        for batch in batches.values():
+            records.extend(self._decode(record) for record in batch)
+        return records
+
+    def position(self, partition: TopicPartition) -> int:
+        return int(self._consumer.position(partition))
+
+    def commit(self, offsets: Mapping[TopicPartition, Any] | None = None) -> None:
+        if offsets is None:
+            self._consumer.commit()
+        else:
+            self._consumer.commit(offsets=dict(offsets))
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    def _decode(self, record: Any) -> ConsumedRecord:
+        message_type = self._message_types[record.topic]
+        message: Message | None = None
+        error: str | None = None
+        if record.value is not None:
+            try:
+                message = message_type.FromString(record.value)
+            except DecodeError as exc:
+                error = f"cannot decode {message_type.DESCRIPTOR.full_name}: {exc}"
+                log.warning("record_decode_failed", topic=record.topic, offset=record.offset, error=error)
+        return ConsumedRecord(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode() if record.key is not None else None,
+            message=message,
+            raw=record.value,
+            context=context_from_kafka_headers(_headers(record)),
+            timestamp_ms=record.timestamp,
+            decode_error=error,
+        )
+
+
+def _headers(record: Any) -> Sequence[tuple[str, bytes | None]]:
+    return list(record.headers or ())

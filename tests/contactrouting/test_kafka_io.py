@@ -1,0 +1,54 @@
+"""The shared Kafka I/O against a real broker: protobuf values, content type and trace context survive the trip."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from contactrouting.config import ServiceSettings
+from contactrouting.kafka_io import ProtoConsumer, ProtoProducer, content_type_of
+from contactrouting.topics import ensure_topics
+from contactrouting.v1 import contact_pb2
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tracer_provider() -> None:
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+
+
+def test_contact_event_round_trip_keeps_trace_context(kafka_bootstrap: str) -> None:
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    ensure_topics(kafka_bootstrap, partitions=1, replication_factor=1)
+    topic = f"test.kafka-io.{uuid.uuid4().hex[:8]}"
+    producer = ProtoProducer(settings, client_id="test")
+    event = contact_pb2.ContactEvent(event_id="e1", conversation_id="conv-1", body_text="Dobar dan")
+    with trace.get_tracer("test").start_as_current_span("receive") as span:
+        producer.publish_and_wait(topic, "conv-1", event)
+        sent_trace_id = span.get_span_context().trace_id
+    producer.close()
+
+    consumer = ProtoConsumer(settings, {topic: contact_pb2.ContactEvent}, client_id="test", group_id="g-" + topic)
+    records = []
+    for _ in range(40):
+        records.extend(consumer.poll(timeout_ms=500))
+        if records:
+            break
+    consumer.close()
+
+    assert len(records) == 1
+    record = records[0]
+    assert record.key == "conv-1"
+    assert record.message == event
+    assert trace.get_current_span(record.context).get_span_context().trace_id == sent_trace_id
+
+
+def test_content_type_names_the_protobuf_message() -> None:
+    assert content_type_of(contact_pb2.DeadLetter) == (
+        "application/x-protobuf; messageType=contactrouting.v1.DeadLetter"
+    )
