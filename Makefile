@@ -10,20 +10,19 @@ PROTO_OUT := contactrouting/v1/.generated
 
 setup: $(VENV)/.installed $(PROTO_OUT)
 
+# flock: several shells (and helpers) may run make at once; only one pip may touch the venv at a time.
 $(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	flock .venv.lock sh -c 'test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	  $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -e ".[dev]"'
 	touch $@
 
 proto: $(PROTO_OUT)
 
 # Generated code is never edited by hand: it is rebuilt from proto/ whenever a contract changes.
 $(PROTO_OUT): $(PROTO_SRC) $(VENV)/.installed
-	rm -rf contactrouting/v1
-	mkdir -p contactrouting/v1
-	$(PY) -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO_SRC)
-	touch contactrouting/v1/__init__.py $@
+	flock .venv.lock sh -c 'rm -rf contactrouting/v1 && mkdir -p contactrouting/v1 && \
+	  $(PY) -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO_SRC) && \
+	  touch contactrouting/v1/__init__.py $@'
 
 run: setup
 	$(PY) -m devstack run
