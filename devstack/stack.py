@@ -1,0 +1,241 @@
+"""The whole platform as separate local processes: broker, skills, router, both gateways and a mail sink."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.broker import EmbeddedBroker
+from devstack.ports import free_port, wait_for_port
+from devstack.readiness import wait_for_grpc_health, wait_for_http_ok
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    broker: int
+    skills_grpc: int
+    router_grpc: int
+    smtp: int
+    email_health: int
+    webhook: int
+    mail_sink: int
+
+    @classmethod
+    def defaults(cls) -> StackPorts:
+        return cls(
+            broker=int(os.environ.get("BROKER_PORT", "19092")),
+            skills_grpc=int(os.environ.get("SKILLS_GRPC_PORT", "50052")),
+            router_grpc=int(os.environ.get("ROUTER_GRPC_PORT", "50051")),
+            smtp=int(os.environ.get("SMTP_PORT", "2525")),
+            email_health=int(os.environ.get("EMAIL_HEALTH_PORT", "8081")),
+            webhook=int(os.environ.get("WEBHOOK_PORT", "8080")),
+            mail_sink=int(os.environ.get("SMTP_RELAY_PORT", "2526")),
+        )
+
+    @classmethod
+    def free(cls) -> StackPorts:
+        return cls(*(free_port() for _ in range(7)))
+
+
+@dataclass
+class ServiceProcess:
+    """One service run as `python -m <module>`, logging to its own file."""
+
+    name: str
+    module: str
+    env: dict[str, str]
+    log_path: Path
+    args: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.module, *self.args],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL after the timeout; returns the exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Stack:
+    """Starts and stops the platform; the one place that knows how the local processes fit together."""
+
+    SERVICE_ORDER = ("mail_sink", "skills", "router", "email_gateway", "social_gateway")
+
+    def __init__(
+        self,
+        var_dir: Path,
+        ports: StackPorts,
+        kafka_bootstrap: str | None = None,
+        progress: Progress = lambda _: None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.var_dir = var_dir.resolve()
+        self.ports = ports
+        self.progress = progress
+        self.broker: EmbeddedBroker | None = None
+        if kafka_bootstrap is None:
+            self.broker = EmbeddedBroker(ports.broker, self.var_dir / "logs" / "broker.log")
+            kafka_bootstrap = self.broker.bootstrap_servers
+        self.kafka_bootstrap = kafka_bootstrap
+        self.extra_env = extra_env or {}
+        self.services: dict[str, ServiceProcess] = {}
+
+    # --- environment -------------------------------------------------------------------------------------------
+    def common_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=self.kafka_bootstrap,
+            TRACE_DIR=str(self.var_dir / "traces"),
+            DATA_DIR=str(self.var_dir / "data"),
+            LOG_FORMAT="json",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def service_env(self, name: str) -> dict[str, str]:
+        p = self.ports
+        specific = {
+            "mail_sink": {},
+            "skills": {"SKILLS_GRPC_PORT": str(p.skills_grpc)},
+            "router": {
+                "ROUTER_GRPC_PORT": str(p.router_grpc),
+                "ROUTING_POLICY_FILE": str(REPO_ROOT / "config" / "routing_policy.yaml"),
+            },
+            "email_gateway": {
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(p.smtp),
+                "EMAIL_HEALTH_PORT": str(p.email_health),
+                "EMAIL_GATEWAY_CONFIG": str(REPO_ROOT / "config" / "email_gateway.yaml"),
+                "SMTP_RELAY_HOST": "127.0.0.1",
+                "SMTP_RELAY_PORT": str(p.mail_sink),
+            },
+            "social_gateway": {
+                "WEBHOOK_HOST": "127.0.0.1",
+                "WEBHOOK_PORT": str(p.webhook),
+                "SOCIAL_GATEWAY_CONFIG": str(REPO_ROOT / "config" / "social_gateway.yaml"),
+                "DEMO_MODE": "true",
+            },
+        }[name]
+        return {**self.common_env(), **specific}
+
+    def _process(self, name: str) -> ServiceProcess:
+        log_path = self.var_dir / "logs" / f"{name}.log"
+        if name == "mail_sink":
+            args = ("--port", str(self.ports.mail_sink), "--maildir", str(self.var_dir / "outbox"))
+            return ServiceProcess(name, "devstack.mail_sink", self.common_env(), log_path, args)
+        return ServiceProcess(name, f"services.{name}", self.service_env(name), log_path)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self, load_demo_agents: bool = True) -> None:
+        started = time.monotonic()
+        if self.broker is not None:
+            self.progress(f"starting broker (tansu) on {self.kafka_bootstrap}")
+            self.broker.start()
+        self.progress("creating topics")
+        from contactrouting.topics import ensure_topics
+
+        ensure_topics(self.kafka_bootstrap, partitions=3, replication_factor=1)
+        for name in self.SERVICE_ORDER:
+            self.start_service(name)
+        for name in self.SERVICE_ORDER:
+            self.wait_ready(name)
+        if load_demo_agents:
+            self.progress("loading demo agents with skillsctl")
+            self.load_agents(REPO_ROOT / "config" / "demo_agents.yaml")
+        self.progress(f"stack ready in {time.monotonic() - started:.1f}s")
+
+    def start_service(self, name: str) -> ServiceProcess:
+        process = self._process(name)
+        self.services[name] = process
+        self.progress(f"starting {name}")
+        process.start()
+        return process
+
+    def wait_ready(self, name: str, timeout_s: float = 60.0) -> None:
+        p = self.ports
+        process = self.services[name]
+        try:
+            if name == "mail_sink":
+                wait_for_port(p.mail_sink, timeout_s)
+            elif name == "skills":
+                wait_for_grpc_health(f"127.0.0.1:{p.skills_grpc}", "contactrouting.v1.SkillsAdmin", timeout_s)
+            elif name == "router":
+                wait_for_grpc_health(f"127.0.0.1:{p.router_grpc}", "contactrouting.v1.AgentDesk", timeout_s)
+            elif name == "email_gateway":
+                wait_for_http_ok(f"http://127.0.0.1:{p.email_health}/readyz", timeout_s)
+                wait_for_port(p.smtp, timeout_s)
+            elif name == "social_gateway":
+                wait_for_http_ok(f"http://127.0.0.1:{p.webhook}/readyz", timeout_s)
+        except TimeoutError as error:
+            raise RuntimeError(
+                f"{name} did not become ready: {error}\n--- {name} log ---\n{process.log_tail()}"
+            ) from None
+        if not process.running:
+            raise RuntimeError(f"{name} exited early\n--- {name} log ---\n{process.log_tail()}")
+        self.progress(f"{name} ready")
+
+    def restart_service(self, name: str) -> None:
+        self.services[name].stop()
+        self.start_service(name)
+        self.wait_ready(name)
+
+    def load_agents(self, path: Path) -> None:
+        env = {**self.common_env(), "SKILLSCTL_TARGET": f"127.0.0.1:{self.ports.skills_grpc}"}
+        result = subprocess.run(
+            [sys.executable, "-m", "services.skills.cli", "agents", "apply", "-f", str(path)],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"skillsctl failed ({result.returncode}): {result.stderr or result.stdout}")
+
+    def stop(self) -> dict[str, int | None]:
+        """Stops every service (SIGTERM first), then the broker; returns each service's exit code."""
+        codes = {name: self.services[name].stop() for name in reversed(self.SERVICE_ORDER) if name in self.services}
+        if self.broker is not None:
+            self.broker.stop()
+        return codes
