@@ -124,6 +124,11 @@ class ProtoConsumer:
         self._consumer.seek_to_beginning(*partitions)
         return dict(self._consumer.end_offsets(partitions))
 
+    def assign_from_end(self) -> None:
+        """Read every partition of the topics from now on, without a group: for watchers and tails."""
+        self.assign_from_beginning()
+        self._consumer.seek_to_end()
+
     def poll(self, timeout_ms: int = 500, max_records: int | None = None) -> list[ConsumedRecord]:
         batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         records: list[ConsumedRecord] = []
