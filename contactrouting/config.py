@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BROKER_PORT = 19092
@@ -35,6 +35,21 @@ class ServiceSettings(BaseSettings):
     trace_dir: Path = Path("var/traces")
     data_dir: Path = Path("var/data")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus scrape port; 0 disables it.")
+    # gRPC servers use TLS when a certificate and key are given, and mTLS when a client CA is given too.
+    grpc_tls_cert_file: Path | None = None
+    grpc_tls_key_file: Path | None = None
+    grpc_tls_client_ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> ServiceSettings:
+        if (self.grpc_tls_cert_file is None) != (self.grpc_tls_key_file is None):
+            raise ValueError("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together")
+        if self.grpc_tls_client_ca_file is not None and self.grpc_tls_cert_file is None:
+            raise ValueError("GRPC_TLS_CLIENT_CA_FILE (mTLS) needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE")
+        for path in (self.grpc_tls_cert_file, self.grpc_tls_key_file, self.grpc_tls_client_ca_file):
+            if path is not None and not path.is_file():
+                raise ValueError(f"TLS file not found: {path}")
+        return self
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -48,6 +63,9 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
         lines = [f"invalid configuration for {settings_class.__name__}:"]
         for problem in error.errors():
             variable = "_".join(str(part) for part in problem["loc"]).upper()
-            lines.append(f"  {variable}: {problem['msg']} (got {problem.get('input')!r})")
+            if variable:
+                lines.append(f"  {variable}: {problem['msg']} (got {problem.get('input')!r})")
+            else:
+                lines.append(f"  {problem['msg']}")
         print("\n".join(lines), file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,0 +1,99 @@
+"""gRPC servers over TLS and mTLS with generated certificates, checked through the standard health service."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from contactrouting.config import ServiceSettings
+from contactrouting.grpc_runtime import ServerTls, build_grpc_server, traced_channel
+from devstack.ports import free_port
+
+
+def _certificate(
+    directory: Path, name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer[0].subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+    certificate = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+    (directory / f"{name}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / f"{name}.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return certificate, key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("pki")
+    ca = _certificate(directory, "ca", None)
+    _certificate(directory, "server", ca)
+    _certificate(directory, "agent", ca)
+    return directory
+
+
+def _health(channel: grpc.Channel) -> int:
+    stub = health_pb2_grpc.HealthStub(channel)
+    return int(stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status)
+
+
+def _serve(tls: ServerTls) -> tuple[grpc.Server, str]:
+    port = free_port()
+    server, _ = build_grpc_server(f"127.0.0.1:{port}", [], [], tls=tls)
+    server.start()
+    return server, f"localhost:{port}"
+
+
+def test_tls_server_answers_health_checks_to_a_client_trusting_its_ca(pki: Path) -> None:
+    server, target = _serve(ServerTls(pki / "server.crt", pki / "server.key"))
+    try:
+        with traced_channel(target, ca_file=pki / "ca.crt") as channel:
+            assert _health(channel) == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        server.stop(0)
+
+
+def test_mtls_server_refuses_a_client_without_a_certificate(pki: Path) -> None:
+    server, target = _serve(ServerTls(pki / "server.crt", pki / "server.key", pki / "ca.crt"))
+    try:
+        with traced_channel(target, ca_file=pki / "ca.crt") as anonymous, pytest.raises(grpc.RpcError):
+            _health(anonymous)
+        with traced_channel(
+            target, ca_file=pki / "ca.crt", cert_file=pki / "agent.crt", key_file=pki / "agent.key"
+        ) as agent:
+            assert _health(agent) == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        server.stop(0)
+
+
+def test_tls_settings_come_from_env_and_must_be_complete(pki: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRPC_TLS_CERT_FILE", str(pki / "server.crt"))
+    monkeypatch.setenv("GRPC_TLS_KEY_FILE", str(pki / "server.key"))
+    monkeypatch.setenv("GRPC_TLS_CLIENT_CA_FILE", str(pki / "ca.crt"))
+    assert ServerTls.from_settings(ServiceSettings()) == ServerTls(
+        pki / "server.crt", pki / "server.key", pki / "ca.crt"
+    )
+    monkeypatch.delenv("GRPC_TLS_KEY_FILE")
+    with pytest.raises(ValueError, match="must be set together"):
+        ServiceSettings()
