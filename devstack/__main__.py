@@ -12,7 +12,9 @@ from pathlib import Path
 
 from devstack.stack import REPO_ROOT, Stack, StackPorts
 
-STATE_FILE = REPO_ROOT / "var" / "stack.json"
+# Tests point DEVSTACK_VAR_DIR elsewhere so they never touch (or attach to) a developer's running stack.
+VAR_DIR = Path(os.environ.get("DEVSTACK_VAR_DIR", REPO_ROOT / "var"))
+STATE_FILE = VAR_DIR / "stack.json"
 
 
 def progress(message: str) -> None:
@@ -26,7 +28,7 @@ def _port_in_use(port: int) -> bool:
 
 def build_stack(ports: StackPorts) -> Stack:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    return Stack(REPO_ROOT / "var", ports, kafka_bootstrap=external, progress=progress)
+    return Stack(VAR_DIR, ports, kafka_bootstrap=external, progress=progress)
 
 
 def banner(stack: Stack) -> str:
@@ -102,5 +104,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    Path(REPO_ROOT / "var").mkdir(exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     main()

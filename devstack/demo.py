@@ -204,7 +204,7 @@ def run_demo(build_stack: Callable[[StackPorts], Stack], state_file: Path, progr
         ports, kafka_bootstrap = own_stack.ports, own_stack.kafka_bootstrap
     watcher = RoutingWatcher(kafka_bootstrap, progress)
     watcher.start()
-    agents = start_agents(ports.router_grpc, demo_agent_ids(), REPO_ROOT / "var" / "logs")
+    agents = start_agents(ports.router_grpc, demo_agent_ids(), state_file.parent / "logs")
     try:
         time.sleep(2.0)  # let the agents log in before contacts arrive
         started = time.monotonic()
