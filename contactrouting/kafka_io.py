@@ -139,6 +139,18 @@ class ProtoConsumer:
     def position(self, partition: TopicPartition) -> int:
         return int(self._consumer.position(partition))
 
+    def lag(self) -> dict[TopicPartition, int]:
+        """Records behind the end of each assigned partition, as of the last fetch: no broker round trip.
+
+        Call it from the polling thread (the consumer is not thread-safe); partitions not fetched yet are left out.
+        """
+        lags: dict[TopicPartition, int] = {}
+        for partition in self._consumer.assignment():
+            highwater = self._consumer.highwater(partition)
+            if highwater is not None:
+                lags[partition] = max(0, int(highwater) - self.position(partition))
+        return lags
+
     def commit(self, offsets: Mapping[TopicPartition, Any] | None = None) -> None:
         if offsets is None:
             self._consumer.commit()

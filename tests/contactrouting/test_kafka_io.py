@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from contactrouting.config import ServiceSettings
-from contactrouting.kafka_io import ProtoConsumer, ProtoProducer, content_type_of
+from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer, content_type_of
 from contactrouting.topics import ensure_topics
 from contactrouting.v1 import contact_pb2
 
@@ -52,3 +52,33 @@ def test_content_type_names_the_protobuf_message() -> None:
     assert content_type_of(contact_pb2.DeadLetter) == (
         "application/x-protobuf; messageType=contactrouting.v1.DeadLetter"
     )
+
+
+def test_lag_counts_the_records_not_yet_consumed(kafka_bootstrap: str) -> None:
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    topic = f"test.kafka-lag.{uuid.uuid4().hex[:8]}"
+    producer = ProtoProducer(settings, client_id="test")
+    for number in range(5):
+        producer.publish_and_wait(topic, "conv-1", contact_pb2.ContactEvent(event_id=f"e{number}"))
+    producer.close()
+
+    consumer = ProtoConsumer(settings, {topic: contact_pb2.ContactEvent}, client_id="test", subscribe=False)
+    consumer.assign_from_beginning()
+    first: list[ConsumedRecord] = []
+    for _ in range(40):
+        first = consumer.poll(timeout_ms=500, max_records=2)
+        if first:
+            break
+    lag_after_first_poll = sum(consumer.lag().values())
+    rest: list[ConsumedRecord] = []
+    for _ in range(40):
+        rest.extend(consumer.poll(timeout_ms=500))
+        if len(first) + len(rest) >= 5:
+            break
+    lag_at_end = sum(consumer.lag().values())
+    consumer.close()
+
+    assert len(first) == 2
+    assert lag_after_first_poll == 3
+    assert len(rest) == 3
+    assert lag_at_end == 0
