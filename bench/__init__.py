@@ -1,0 +1,1 @@
+"""Benchmarks: the raw broker baseline, the router core, each gateway and the whole pipeline, in one run."""
