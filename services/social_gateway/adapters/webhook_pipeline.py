@@ -1,0 +1,102 @@
+"""One webhook delivery, whatever the platform: receive span, verify, normalize, publish, answer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from services.social_gateway.domain.intake import SinkUnavailable, WebhookIntake
+from services.social_gateway.domain.messages import MalformedPayload, Normalized
+from services.social_gateway.domain.signatures import Verdict
+
+log = structlog.get_logger()
+tracer = trace.get_tracer(__name__)
+
+_REFUSED_STATUS = {Verdict.MISSING: 401, Verdict.INVALID: 403}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A request as the pipeline sees it: the route, the raw body and how to check and read it."""
+
+    platform: str
+    route: str
+    body: bytes
+    verify: Callable[[], Verdict]
+    normalize: Callable[[bytes], Normalized]
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class WebhookPipeline:
+    def __init__(self, intake: WebhookIntake) -> None:
+        self._intake = intake
+        self.counters: Counter[str] = Counter()
+
+    def handle(self, delivery: Delivery) -> Answer:
+        """Runs in a worker thread: it blocks until Kafka acknowledged, which is the point."""
+        with tracer.start_as_current_span(f"POST {delivery.route}", kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("http.request.method", "POST")
+            span.set_attribute("http.route", delivery.route)
+            span.set_attribute("social.platform", delivery.platform)
+            answer = self._handle(delivery, span)
+            span.set_attribute("http.response.status_code", answer.status)
+            if answer.status >= 500:
+                span.set_status(Status(StatusCode.ERROR, str(answer.body.get("error", ""))))
+            return answer
+
+    def _handle(self, delivery: Delivery, span: trace.Span) -> Answer:
+        verdict = delivery.verify()
+        if verdict is not Verdict.VALID:
+            self.counters[f"{delivery.platform}.signature_{verdict.value}"] += 1
+            log.warning("webhook_signature_refused", platform=delivery.platform, verdict=verdict.value)
+            return Answer(_REFUSED_STATUS[verdict], {"error": f"signature {verdict.value}"})
+        try:
+            normalized = delivery.normalize(delivery.body)
+        except MalformedPayload as malformed:
+            return self._dead_letter(delivery, malformed.reason)
+        try:
+            outcome = self._intake.accept(normalized)
+        except SinkUnavailable as error:
+            self.counters[f"{delivery.platform}.unavailable"] += 1
+            log.error("webhook_publish_failed", platform=delivery.platform, error=str(error))
+            return Answer(503, {"error": "event bus unavailable, retry later"})
+        span.set_attribute("social.messages.published", outcome.published)
+        span.set_attribute("social.messages.duplicates", outcome.duplicates)
+        span.set_attribute("social.items.skipped", outcome.skipped)
+        self.counters[f"{delivery.platform}.published"] += outcome.published
+        self.counters[f"{delivery.platform}.duplicates"] += outcome.duplicates
+        self.counters[f"{delivery.platform}.skipped"] += outcome.skipped
+        log.info(
+            "webhook_accepted",
+            platform=delivery.platform,
+            published=outcome.published,
+            duplicates=outcome.duplicates,
+            skipped=outcome.skipped,
+        )
+        return Answer(
+            200, {"published": outcome.published, "duplicates": outcome.duplicates, "skipped": outcome.skipped}
+        )
+
+    def _dead_letter(self, delivery: Delivery, reason: str) -> Answer:
+        source = f"social_gateway.{delivery.platform}"
+        try:
+            self._intake.reject(source, reason, delivery.body, {"route": delivery.route, **delivery.details})
+        except SinkUnavailable as error:
+            # Without a dead letter the payload would vanish: make the platform retry instead.
+            log.error("dead_letter_failed", platform=delivery.platform, error=str(error))
+            return Answer(503, {"error": "event bus unavailable, retry later"})
+        self.counters[f"{delivery.platform}.malformed"] += 1
+        log.warning("webhook_malformed", platform=delivery.platform, reason=reason, size=len(delivery.body))
+        return Answer(400, {"error": "malformed payload", "reason": reason})

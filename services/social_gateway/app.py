@@ -1,0 +1,122 @@
+"""The composition root: builds the social gateway from settings and runs it until asked to stop."""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+import uvicorn
+from kafka.errors import KafkaError
+
+from contactrouting.kafka_io import ProtoProducer
+from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
+from services.social_gateway.adapters.http_api import WebhookFrontDoor, create_http_app
+from services.social_gateway.adapters.kafka_sink import KafkaContactSink
+from services.social_gateway.adapters.telegram_routes import telegram_router
+from services.social_gateway.adapters.webhook_pipeline import WebhookPipeline
+from services.social_gateway.domain.intake import WebhookIntake
+from services.social_gateway.domain.rate_limit import RateLimiter
+from services.social_gateway.settings import SocialGatewayConfig, SocialGatewaySettings
+
+log = structlog.get_logger()
+
+_KAFKA_RETRY_S = 1.0
+
+
+class DemoSecretsRefused(RuntimeError):
+    pass
+
+
+class SocialGateway:
+    def __init__(self, settings: SocialGatewaySettings, config: SocialGatewayConfig) -> None:
+        demo_secrets = config.demo_secrets_in_use()
+        if demo_secrets and not settings.demo_mode:
+            raise DemoSecretsRefused(f"demo secrets outside DEMO_MODE: {', '.join(demo_secrets)}")
+        self._settings = settings
+        self._config = config
+        self._producer: ProtoProducer | None = None
+        self._seen: SqliteSeenMessages | None = None
+        self._server: uvicorn.Server | None = None
+        self._server_thread: threading.Thread | None = None
+
+    def start(self, stop: threading.Event) -> bool:
+        """Connect to Kafka (waiting for it if needed) and open the HTTP port; False if stopped first."""
+        producer = self._connect_producer(stop)
+        if producer is None:
+            return False
+        self._producer = producer
+        limits = self._config.limits
+        self._seen = SqliteSeenMessages(
+            self._settings.data_dir / "social_gateway" / "published.sqlite3", limits.dedupe_retention_days * 86400
+        )
+        intake = WebhookIntake(
+            KafkaContactSink(producer, limits.publish_timeout_s), self._seen, self._config.queue_rules()
+        )
+        front_door = WebhookFrontDoor(
+            WebhookPipeline(intake), RateLimiter(limits.rate_per_s, limits.rate_burst), limits.max_body_bytes
+        )
+        app = create_http_app(front_door, is_ready=lambda: self._server is not None and self._server.started)
+        app.include_router(telegram_router(self._config.telegram, front_door))
+
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=self._settings.webhook_host,
+                port=self._settings.webhook_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=10,
+            )
+        )
+        self._server = server
+        self._server_thread = threading.Thread(target=server.run, name="webhook-http", daemon=True)
+        self._server_thread.start()
+        while not server.started:
+            if not self._server_thread.is_alive():
+                raise RuntimeError(f"webhook server failed to listen on {self._settings.webhook_port}")
+            if stop.wait(0.02):
+                return False
+        address = server.servers[0].sockets[0].getsockname()
+        log.info("service_ready", webhook_address=f"{address[0]}:{address[1]}")
+        return True
+
+    @property
+    def serving(self) -> bool:
+        return self._server_thread is not None and self._server_thread.is_alive()
+
+    def shutdown(self) -> None:
+        """Stop accepting, let in-flight requests finish (they wait for their acks), then flush and close."""
+        if self._server is not None and self._server_thread is not None:
+            self._server.should_exit = True
+            self._server_thread.join(timeout=15)
+        if self._producer is not None:
+            self._producer.flush(timeout_s=5)
+            self._producer.close()
+        if self._seen is not None:
+            self._seen.close()
+        log.info("service_stopped")
+
+    def _connect_producer(self, stop: threading.Event) -> ProtoProducer | None:
+        while not stop.is_set():
+            try:
+                return ProtoProducer(
+                    self._settings,
+                    client_id="social-gateway",
+                    max_block_ms=int(self._config.limits.publish_timeout_s * 1000),
+                )
+            except KafkaError as error:
+                log.warning("kafka_unavailable", error=type(error).__name__, retry_in_s=_KAFKA_RETRY_S)
+                stop.wait(_KAFKA_RETRY_S)
+        return None
+
+
+def run(settings: SocialGatewaySettings, config: SocialGatewayConfig, stop: threading.Event) -> None:
+    gateway = SocialGateway(settings, config)
+    try:
+        if gateway.start(stop):
+            while not stop.wait(0.5):
+                if not gateway.serving:
+                    raise RuntimeError("webhook server stopped unexpectedly")
+    finally:
+        gateway.shutdown()

@@ -1,0 +1,1 @@
+"""Pure logic of the social gateway: payload models, normalizers, signatures, routing hints."""

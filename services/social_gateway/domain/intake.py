@@ -1,0 +1,104 @@
+"""From normalized webhook items to acknowledged ContactEvents: dedupe, one span per message, publish, confirm."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+
+from opentelemetry import trace
+
+from contactrouting.v1 import contact_pb2
+from services.social_gateway.domain.contact_events import to_contact_event
+from services.social_gateway.domain.messages import Normalized
+from services.social_gateway.domain.queue_rules import QueueRules
+
+tracer = trace.get_tracer(__name__)
+
+
+class SinkUnavailable(RuntimeError):
+    """Kafka did not acknowledge in time; the platform must retry the whole delivery."""
+
+
+class PendingAck(Protocol):
+    """A publish in flight; the sink resolves it."""
+
+
+class ContactSink(Protocol):
+    def send(self, event: contact_pb2.ContactEvent, on_acked: Callable[[], None]) -> PendingAck: ...
+
+    def wait(self, pending: Sequence[PendingAck]) -> None:
+        """Block until every publish is acknowledged; raise SinkUnavailable otherwise."""
+
+    def dead_letter(self, letter: contact_pb2.DeadLetter) -> None:
+        """Publish and wait for the ack; raise SinkUnavailable otherwise."""
+
+
+class SeenMessages(Protocol):
+    def claim(self, keys: Sequence[str]) -> list[str]:
+        """The keys neither published before nor in flight now, marked in flight; order kept, repeats dropped."""
+
+    def confirm(self, key: str) -> None:
+        """The message is acknowledged by Kafka: remember it for good."""
+
+    def release(self, keys: Sequence[str]) -> None:
+        """Publishing failed: let a retry claim these keys again."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeOutcome:
+    published: int
+    duplicates: int
+    skipped: int
+
+
+def hashed(value: str) -> str:
+    """A short, stable stand-in for ids in spans and logs."""
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+class WebhookIntake:
+    def __init__(
+        self, sink: ContactSink, seen: SeenMessages, rules: QueueRules, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._sink = sink
+        self._seen = seen
+        self._rules = rules
+        self._clock = clock
+
+    def accept(self, normalized: Normalized) -> IntakeOutcome:
+        """Publish every new message of one delivery; returns only once Kafka acknowledged all of them."""
+        received_at = self._clock()
+        by_key = {message.dedupe_key: message for message in normalized.messages}
+        claimed = self._seen.claim([message.dedupe_key for message in normalized.messages])
+        pending: list[PendingAck] = []
+        try:
+            for key in claimed:
+                message = by_key[key]
+                with tracer.start_as_current_span(f"{message.platform.value} message") as span:
+                    span.set_attribute("messaging.message.id", hashed(key))
+                    span.set_attribute("social.platform", message.platform.value)
+                    event = to_contact_event(message, received_at, self._rules)
+                    span.set_attribute("contact.id", event.contact_id)
+                    span.set_attribute("contact.queue", event.queue)
+                    span.set_attribute("contact.language", event.language)
+                    pending.append(self._sink.send(event, partial(self._seen.confirm, key)))
+            self._sink.wait(pending)
+        except BaseException:
+            # Acks that already arrived confirmed their keys; only the rest go back for the platform's retry.
+            self._seen.release(claimed)
+            raise
+        return IntakeOutcome(
+            published=len(claimed),
+            duplicates=len(normalized.messages) - len(claimed),
+            skipped=len(normalized.skipped),
+        )
+
+    def reject(self, source: str, reason: str, raw: bytes, details: dict[str, str]) -> None:
+        """A signed but malformed body: keep it on the dead-letter topic, with the reason, for a human to look at."""
+        letter = contact_pb2.DeadLetter(source=source, reason=reason, raw=raw, details=details)
+        letter.received_at.FromNanoseconds(int(self._clock() * 1e9))
+        self._sink.dead_letter(letter)

@@ -1,0 +1,150 @@
+"""Environment settings and the YAML config (secrets, routing hints, limits) of the social gateway."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from contactrouting.config import DEFAULT_WEBHOOK_PORT, ServiceSettings
+from services.social_gateway.domain.queue_rules import KeywordRule, QueueRules
+
+# The documented demo secrets: accepted only with DEMO_MODE=true, so a demo config never reaches production.
+DEMO_SECRETS = frozenset({"demo-meta-secret", "demo-verify-token", "demo-telegram-secret", "demo-x-secret"})
+
+
+class SocialGatewaySettings(ServiceSettings):
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=DEFAULT_WEBHOOK_PORT, ge=0, le=65535)
+    social_gateway_config: Path = Path("config/social_gateway.yaml")
+    demo_mode: bool = False
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramBot(_Section):
+    secret_token: str = Field(min_length=1)
+    # Bot API token for sendMessage; empty disables replies through this bot.
+    api_token: str = ""
+    queue: str | None = None
+
+
+class TelegramConfig(_Section):
+    api_base_url: str = "https://api.telegram.org"
+    bots: dict[str, TelegramBot] = {}
+
+
+class MetaSource(_Section):
+    """A Facebook page, Instagram account or WhatsApp phone-number id that receives messages."""
+
+    access_token: str = ""
+    queue: str | None = None
+
+
+class MetaConfig(_Section):
+    app_secret: str = ""
+    verify_token: str = ""
+    graph_api_base_url: str = "https://graph.facebook.com/v21.0"
+    sources: dict[str, MetaSource] = {}
+
+
+class XAccount(_Section):
+    access_token: str = ""
+    queue: str | None = None
+
+
+class XConfig(_Section):
+    consumer_secret: str = ""
+    api_base_url: str = "https://api.x.com"
+    # Keyed by our own X user id: DMs sent by these ids are our replies, never contacts.
+    accounts: dict[str, XAccount] = {}
+
+
+class KeywordRuleConfig(_Section):
+    queue: str = Field(min_length=1)
+    keywords: list[str] = Field(min_length=1)
+
+
+class RoutingConfig(_Section):
+    default_queue: str = "general"
+    keyword_rules: list[KeywordRuleConfig] = []
+
+
+class LimitsConfig(_Section):
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Token bucket per (endpoint, client address): sustained rate and burst.
+    rate_per_s: float = Field(default=200.0, gt=0)
+    rate_burst: int = Field(default=400, ge=1)
+    # Platforms give up on slow webhooks; answer 503 well before they do, so they retry.
+    publish_timeout_s: float = Field(default=5.0, gt=0)
+    dedupe_retention_days: float = Field(default=7.0, gt=0)
+
+
+class SocialGatewayConfig(_Section):
+    telegram: TelegramConfig = TelegramConfig()
+    meta: MetaConfig = MetaConfig()
+    x: XConfig = XConfig()
+    routing: RoutingConfig = RoutingConfig()
+    limits: LimitsConfig = LimitsConfig()
+
+    def queue_rules(self) -> QueueRules:
+        sources: dict[str, str] = {}
+        for bot_id, bot in self.telegram.bots.items():
+            if bot.queue:
+                sources[f"telegram:{bot_id}"] = bot.queue
+        for platform in ("messenger", "instagram", "whatsapp"):
+            for source_id, source in self.meta.sources.items():
+                if source.queue:
+                    sources[f"{platform}:{source_id}"] = source.queue
+        for account_id, account in self.x.accounts.items():
+            if account.queue:
+                sources[f"x:{account_id}"] = account.queue
+        rules = tuple(
+            KeywordRule(rule.queue, tuple(keyword.casefold() for keyword in rule.keywords))
+            for rule in self.routing.keyword_rules
+        )
+        return QueueRules(self.routing.default_queue, sources, rules)
+
+    def demo_secrets_in_use(self) -> list[str]:
+        secrets = {
+            "meta.app_secret": self.meta.app_secret,
+            "meta.verify_token": self.meta.verify_token,
+            "x.consumer_secret": self.x.consumer_secret,
+        }
+        secrets.update(
+            {f"telegram.bots.{bot_id}.secret_token": bot.secret_token for bot_id, bot in self.telegram.bots.items()}
+        )
+        return sorted(name for name, value in secrets.items() if value in DEMO_SECRETS)
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def _expand_env(value: Any) -> Any:
+    """Secrets stay out of the file: "${NAME}" in any string is replaced by that environment variable."""
+    if isinstance(value, str):
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ValueError(f"config references unset environment variable {name}")
+            return os.environ[name]
+
+        return _ENV_REFERENCE.sub(lookup, value)
+    if isinstance(value, dict):
+        return {key: _expand_env(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(item) for item in value]
+    return value
+
+
+def load_config(path: Path) -> SocialGatewayConfig:
+    with path.open(encoding="utf-8") as file:
+        raw = yaml.safe_load(file) or {}
+    return SocialGatewayConfig.model_validate(_expand_env(raw))
