@@ -1,0 +1,132 @@
+"""Plain data the engine consumes (contacts, agent specs, presence) and the mutable state it keeps for each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Presence(Enum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequest:
+    """One inbound contact to route, built by the adapter from a ContactEvent."""
+
+    contact_id: str
+    conversation_id: str
+    customer_id: str
+    channel: str
+    language: str
+    queue_hint: str
+    mailbox_or_page: str
+    text_for_rules: str
+    required_skills: Mapping[str, int]
+    priority: int
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """An agent's profile, built by the adapter from an AgentProfile."""
+
+    agent_id: str
+    skills: Mapping[str, int]
+    languages: frozenset[str]
+    capacity: Mapping[str, int]
+    queues: frozenset[str]
+    active: bool
+
+
+@dataclass(slots=True)
+class Agent:
+    """Live state of one agent: profile, presence, work in progress per channel, and when they last went idle."""
+
+    spec: AgentSpec
+    presence: Presence = Presence.OFFLINE
+    presence_reason: str = ""
+    # Contacts held per channel: assigned, in wrap-up, or reserved by the pending offer.
+    load: dict[str, int] = field(default_factory=dict)
+    assigned: set[str] = field(default_factory=set)
+    offer_id: str | None = None
+    # Last time work was taken or released (or the agent came online): "longest idle" ranks by it.
+    idle_since: float = 0.0
+    # Contacts kept for the agent after a disconnect, until this time.
+    grace_until: float | None = None
+
+    @property
+    def agent_id(self) -> str:
+        return self.spec.agent_id
+
+    @property
+    def total_load(self) -> int:
+        return sum(self.load.values())
+
+    def free(self, channel: str) -> int:
+        return self.spec.capacity.get(channel, 0) - self.load.get(channel, 0)
+
+    def take(self, channel: str, now: float) -> None:
+        self.load[channel] = self.load.get(channel, 0) + 1
+        self.idle_since = now
+
+    def release(self, channel: str, now: float) -> None:
+        left = self.load.get(channel, 0) - 1
+        if left > 0:
+            self.load[channel] = left
+        else:
+            self.load.pop(channel, None)
+        self.idle_since = now
+
+
+class ContactState(Enum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    COMPLETED = "completed"
+
+
+@dataclass(slots=True)
+class Contact:
+    """A contact the router is responsible for, from queued to completed."""
+
+    request: ContactRequest
+    queue: str
+    base_priority: int
+    queued_at: float
+    sla_deadline: float
+    required_skills: dict[str, int]
+    state: ContactState = ContactState.WAITING
+    aging_boost: int = 0
+    escalation_boost: int = 0
+    step_index: int = -1
+    agent_id: str | None = None
+    offer_id: str | None = None
+    attempts: int = 0
+    # Agents that rejected or missed this contact; they are not asked again.
+    declined_by: set[str] = field(default_factory=set)
+    escalations: set[str] = field(default_factory=set)
+    # Sticky routing: the previous agent and how long we wait for them.
+    preferred_agent: str | None = None
+    wait_for_preferred_until: float = 0.0
+    seq: int = 0
+    offered_at: float = 0.0
+
+    @property
+    def contact_id(self) -> str:
+        return self.request.contact_id
+
+    @property
+    def channel(self) -> str:
+        return self.request.channel
+
+    @property
+    def priority(self) -> int:
+        return self.base_priority + self.aging_boost + self.escalation_boost
+
+    def order_key(self) -> tuple[int, float, int]:
+        """Waiting contacts are served by priority, then SLA deadline, then arrival."""
+        return (-self.priority, self.sla_deadline, self.seq)

@@ -1,0 +1,187 @@
+"""The routing policy: queues, match rules, relaxation steps, aging and SLA rules, validated from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CHANNELS = ("email", "messenger", "instagram", "whatsapp", "telegram", "x")
+SOCIAL_CHANNELS = frozenset(CHANNELS) - {"email"}
+
+
+class PolicyError(ValueError):
+    """The policy file is missing, not YAML, or does not validate; the message says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatchRule(_Strict):
+    """A contact matches when every non-empty criterion matches (a rule with no criteria matches everything)."""
+
+    channels: frozenset[str] = frozenset()
+    queue_hints: frozenset[str] = frozenset()
+    mailboxes: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = sorted(value - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; known: {list(CHANNELS)}")
+        return value
+
+    @field_validator("mailboxes", "queue_hints")
+    @classmethod
+    def _lowercase(cls, value: frozenset[str]) -> frozenset[str]:
+        return frozenset(v.lower() for v in value)
+
+    @field_validator("keywords")
+    @classmethod
+    def _lower_keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.lower() for v in value)
+
+
+class RelaxationStep(_Strict):
+    """What a contact may accept once it has waited `after_s`; steps are cumulative and ordered by time."""
+
+    name: str
+    after_s: float = Field(ge=0)
+    # Lowers every required minimum proficiency by this much (never below 1).
+    lower_min_proficiency_by: int = Field(default=0, ge=0)
+    # Extra agent groups (values of AgentSpec.queues) that become eligible, e.g. an overflow group.
+    add_groups: frozenset[str] = frozenset()
+    # Languages an agent may speak instead of the contact's; such an offer is marked needs_translation.
+    fallback_languages: frozenset[str] = frozenset()
+
+
+class Aging(_Strict):
+    """Waiting contacts gain `points` of priority every `every_s`, up to `max_boost`."""
+
+    every_s: float = Field(default=120.0, gt=0)
+    points: int = Field(default=1, ge=0)
+    max_boost: int = Field(default=5, ge=0)
+
+
+class Escalation(_Strict):
+    """An SLA is at risk once `at_risk_fraction` of it has elapsed; at risk and breach each raise priority once."""
+
+    at_risk_fraction: float = Field(default=0.8, gt=0, lt=1)
+    at_risk_boost: int = Field(default=2, ge=0)
+    breach_boost: int = Field(default=5, ge=0)
+
+
+class QueuePolicy(_Strict):
+    name: str
+    # The queue takes a contact when any rule matches; with no rules, only by name or as the default queue.
+    match: tuple[MatchRule, ...] = ()
+    required_skills: dict[str, int] = Field(default_factory=dict)
+    priority: int = 0
+    # First-response target per channel; `default` covers channels not listed.
+    sla_s: dict[str, float] = Field(default_factory=lambda: {"default": 3600.0})
+    scoring: Literal["longest_idle", "least_occupied"] = "longest_idle"
+    # None inherits the policy-wide steps.
+    relaxation: tuple[RelaxationStep, ...] | None = None
+
+    @field_validator("required_skills")
+    @classmethod
+    def _proficiency_range(cls, value: dict[str, int]) -> dict[str, int]:
+        for skill, level in value.items():
+            if not 1 <= level <= 5:
+                raise ValueError(f"required skill {skill!r}: min proficiency {level} is outside 1..5")
+        return value
+
+    @field_validator("sla_s")
+    @classmethod
+    def _sla_channels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CHANNELS) - {"default", "social"})
+        if unknown:
+            raise ValueError(f"sla_s: unknown channel(s) {unknown}; use a channel, 'social' or 'default'")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("sla_s: targets must be positive seconds")
+        return value
+
+    def sla_for(self, channel: str) -> float:
+        if channel in self.sla_s:
+            return self.sla_s[channel]
+        if channel in SOCIAL_CHANNELS and "social" in self.sla_s:
+            return self.sla_s["social"]
+        return self.sla_s.get("default", 3600.0)
+
+
+class StickyRouting(_Strict):
+    """The previous agent of a conversation or customer wins when eligible; when online but busy, wait a bit."""
+
+    enabled: bool = True
+    window_s: float = Field(default=7 * 24 * 3600.0, ge=0)
+    wait_for_previous_s: float = Field(default=30.0, ge=0)
+
+
+class RoutingPolicy(_Strict):
+    queues: tuple[QueuePolicy, ...]
+    # Queue for contacts no rule matches.
+    default_queue: str
+    relaxation: tuple[RelaxationStep, ...] = ()
+    offer_timeout_s: float = Field(default=20.0, gt=0)
+    max_offer_attempts: int = Field(default=5, ge=1)
+    wrap_up_s: float = Field(default=0.0, ge=0)
+    disconnect_grace_s: float = Field(default=120.0, ge=0)
+    aging: Aging = Aging()
+    escalation: Escalation = Escalation()
+    sticky: StickyRouting = StickyRouting()
+    languages: frozenset[str] = frozenset()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RoutingPolicy:
+        names = [q.name for q in self.queues]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate queue name(s) {duplicates}")
+        if self.default_queue not in names:
+            raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues {names}")
+        for steps, owner in [(self.relaxation, "relaxation"), *((q.relaxation, q.name) for q in self.queues)]:
+            if steps is None:
+                continue
+            times = [s.after_s for s in steps]
+            if times != sorted(times):
+                raise ValueError(f"{owner}: relaxation steps must be ordered by after_s")
+        return self
+
+    def queue(self, name: str) -> QueuePolicy:
+        for queue in self.queues:
+            if queue.name == name:
+                return queue
+        raise KeyError(name)
+
+    def steps_for(self, queue: QueuePolicy) -> tuple[RelaxationStep, ...]:
+        return self.relaxation if queue.relaxation is None else queue.relaxation
+
+
+def parse_policy(data: Any, source: str = "<policy>") -> RoutingPolicy:
+    try:
+        return RoutingPolicy.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+        )
+        raise PolicyError(f"{source}: invalid routing policy: {problems}") from exc
+
+
+def load_policy(path: str | Path) -> RoutingPolicy:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read routing policy: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}: routing policy must be a mapping at the top level")
+    return parse_policy(data, str(path))

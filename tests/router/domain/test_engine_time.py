@@ -1,0 +1,134 @@
+"""Time-driven routing: relaxation steps at their times, aging, SLA escalation and sticky routing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.router.domain import ContactEscalated, ContactQueued, OfferMade, Presence, RoutingEngine
+
+from .builders import T0, agent, contact, of_type, online
+
+
+def test_lower_proficiency_step_applies_at_its_time(engine: RoutingEngine) -> None:
+    online(engine, agent("junior", skills={"billing": 2}, queues=("billing",)))
+    assert not of_type(engine.enqueue(contact("c1", queue="billing"), T0), OfferMade)
+    assert not of_type(engine.tick(T0 + 59), OfferMade)
+    offer = of_type(engine.tick(T0 + 60), OfferMade)[0]
+    assert offer.agent_id == "junior"
+    assert offer.decision.relaxation_step == "lower_proficiency"
+
+
+def test_overflow_step_widens_to_the_overflow_group(engine: RoutingEngine) -> None:
+    online(engine, agent("spare", queues=("overflow",)))
+    engine.enqueue(contact("c1"), T0)
+    assert not of_type(engine.tick(T0 + 299), OfferMade)
+    offer = of_type(engine.tick(T0 + 300), OfferMade)[0]
+    assert (offer.agent_id, offer.decision.relaxation_step) == ("spare", "overflow")
+
+
+def test_fallback_language_step_marks_needs_translation(engine: RoutingEngine) -> None:
+    online(engine, agent("english", languages=("en",)))
+    engine.enqueue(contact("c1", language="sk"), T0)
+    assert not of_type(engine.tick(T0 + 599), OfferMade)
+    offer = of_type(engine.tick(T0 + 600), OfferMade)[0]
+    assert offer.needs_translation
+    assert offer.decision.relaxation_step == "fallback_language"
+
+
+def test_agent_freeing_capacity_pulls_a_relaxed_contact(engine: RoutingEngine) -> None:
+    engine.upsert_agent(agent("english", languages=("en",)), T0)
+    engine.enqueue(contact("c1", language="de"), T0)
+    engine.tick(T0 + 600)
+    offer = of_type(engine.agent_connected("english", T0 + 601), OfferMade)[0]
+    assert offer.needs_translation
+
+
+def test_priority_ages_with_waiting_time(engine: RoutingEngine) -> None:
+    engine.upsert_agent(agent("a1", capacity={"email": 1}, queues=("general", "billing")), T0)
+    engine.enqueue(contact("old", priority=0), T0)
+    engine.enqueue(contact("new", priority=2), T0 + 239)
+    engine.tick(T0 + 240)  # "old" aged +2: equal priority, earlier deadline wins
+    assert of_type(engine.agent_connected("a1", T0 + 240), OfferMade)[0].contact_id == "old"
+
+
+def test_sla_at_risk_then_breach_escalate_once_each(engine_for: Callable[..., RoutingEngine]) -> None:
+    engine = engine_for(aging={"every_s": 10_000, "points": 0, "max_boost": 0})
+    engine.enqueue(contact("c1", queue="vip"), T0)
+    assert not of_type(engine.tick(T0 + 719), ContactEscalated)
+    at_risk = of_type(engine.tick(T0 + 720), ContactEscalated)
+    assert [(e.reason, e.priority) for e in at_risk] == [("sla_at_risk", 12)]
+    assert not of_type(engine.tick(T0 + 800), ContactEscalated)
+    breached = of_type(engine.tick(T0 + 900), ContactEscalated)
+    assert [(e.reason, e.priority) for e in breached] == [("sla_breached", 17)]
+    assert not of_type(engine.tick(T0 + 2000), ContactEscalated)
+
+
+def test_escalated_contact_is_served_before_older_equal_contacts(engine_for: Callable[..., RoutingEngine]) -> None:
+    engine = engine_for(aging={"every_s": 10_000, "points": 0, "max_boost": 0})
+    engine.upsert_agent(agent("a1", capacity={"whatsapp": 1}), T0)
+    engine.enqueue(contact("early", channel="whatsapp", received_at=T0), T0)
+    engine.enqueue(contact("late-at-risk", channel="whatsapp", received_at=T0 - 3000), T0 + 1)
+    engine.enqueue(contact("later", channel="whatsapp", received_at=T0 - 1), T0 + 2)
+    engine.tick(T0 + 3)
+    assert of_type(engine.agent_connected("a1", T0 + 3), OfferMade)[0].contact_id == "late-at-risk"
+
+
+def test_sticky_previous_agent_wins_when_eligible(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", skills={"general": 1}), agent("a2", skills={"general": 5}))
+    engine.remember_handled("cust-9", "conv-old", "a1", T0 - 100)
+    offer = of_type(engine.enqueue(contact("c1", customer="cust-9"), T0), OfferMade)[0]
+    assert offer.agent_id == "a1"
+    assert offer.decision.summary.startswith("sticky")
+    assert offer.decision.score_components["sticky"] == 1.0
+
+
+def test_sticky_history_expires_after_the_window(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", skills={"general": 1}), agent("a2", skills={"general": 5}))
+    engine.remember_handled("cust-9", "conv-old", "a1", T0 - 3601)
+    assert of_type(engine.enqueue(contact("c1", customer="cust-9"), T0), OfferMade)[0].agent_id == "a2"
+
+
+def test_conversation_history_comes_from_accepted_contacts(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", skills={"general": 1}), agent("a2", skills={"general": 5}))
+    engine.upsert_agent(agent("a2", skills={"general": 5}, capacity={}), T0)
+    first = of_type(engine.enqueue(contact("c1", conversation="conv-1"), T0), OfferMade)[0]
+    engine.accept("a1", first.offer_id, T0)
+    engine.complete("a1", "c1", "done", "", T0 + 1)
+    engine.upsert_agent(agent("a2", skills={"general": 5}), T0 + 2)
+    follow_up = of_type(engine.enqueue(contact("c2", conversation="conv-1"), T0 + 3), OfferMade)[0]
+    assert follow_up.agent_id == "a1"
+
+
+def test_contact_waits_for_busy_previous_agent_then_goes_to_others(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", capacity={"email": 1}), agent("a2"))
+    engine.upsert_agent(agent("a2", capacity={"email": 0}), T0)
+    busy = of_type(engine.enqueue(contact("x"), T0), OfferMade)[0]
+    engine.accept("a1", busy.offer_id, T0)
+    engine.upsert_agent(agent("a2"), T0)  # a2 has room again but pulls nothing yet
+    engine.remember_handled("cust-9", "conv-9", "a1", T0)
+    assert not of_type(engine.enqueue(contact("c1", customer="cust-9"), T0 + 1), OfferMade)
+    assert not of_type(engine.set_presence("a2", Presence.AVAILABLE, "ready", T0 + 2), OfferMade)
+    assert not of_type(engine.tick(T0 + 30), OfferMade)
+    assert of_type(engine.tick(T0 + 31), OfferMade)[0].agent_id == "a2"
+
+
+def test_previous_agent_freeing_capacity_within_the_wait_gets_the_contact(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", capacity={"email": 1}), agent("a2", capacity={"email": 0}))
+    busy = of_type(engine.enqueue(contact("x"), T0), OfferMade)[0]
+    engine.accept("a1", busy.offer_id, T0)
+    engine.remember_handled("cust-9", "conv-9", "a1", T0)
+    engine.enqueue(contact("c1", customer="cust-9"), T0 + 1)
+    offer = of_type(engine.complete("a1", "x", "done", "", T0 + 10), OfferMade)[0]
+    assert (offer.contact_id, offer.agent_id) == ("c1", "a1")
+
+
+def test_offline_previous_agent_is_not_waited_for(engine: RoutingEngine) -> None:
+    online(engine, agent("a2"))
+    engine.upsert_agent(agent("a1"), T0)
+    engine.remember_handled("cust-9", "conv-9", "a1", T0)
+    assert of_type(engine.enqueue(contact("c1", customer="cust-9"), T0 + 1), OfferMade)[0].agent_id == "a2"
+
+
+def test_queued_event_reports_queue_priority_and_deadline(engine: RoutingEngine) -> None:
+    queued = of_type(engine.enqueue(contact("c1", queue="vip", channel="telegram", priority=1), T0 + 5), ContactQueued)
+    assert (queued[0].queue, queued[0].priority, queued[0].sla_deadline) == ("vip", 11, T0 + 900)
