@@ -1,0 +1,81 @@
+"""Inbound SMTP with aiosmtpd: only configured mailboxes (never an open relay), a size limit, and a reply code
+that tells the sending server the truth about Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import structlog
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from services.email_gateway.domain.addresses import normalize_address
+from services.email_gateway.domain.mailboxes import MailboxDirectory
+from services.email_gateway.intake import IntakeResult, MailIntake, Outcome
+
+log = structlog.get_logger()
+
+_REPLIES: dict[Outcome, Callable[[IntakeResult], str]] = {
+    Outcome.ACCEPTED: lambda r: f"250 2.0.0 OK: queued as {r.contact_id}",
+    Outcome.DUPLICATE: lambda r: "250 2.0.0 OK: already received",
+    Outcome.REJECTED: lambda r: f"554 5.6.0 Message could not be parsed: {r.detail}",
+    Outcome.DEFERRED: lambda r: "451 4.3.0 Temporarily unable to accept the message, please retry later",
+}
+
+
+class InboundHandler:
+    """aiosmtpd hooks. Parsing and the blocking Kafka ack run in worker threads, off the event loop."""
+
+    def __init__(self, directory: MailboxDirectory, intake: MailIntake, workers: ThreadPoolExecutor) -> None:
+        self._directory = directory
+        self._intake = intake
+        self._workers = workers
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        normalized = normalize_address(address)
+        if normalized not in self._directory:
+            return "550 5.1.1 No such mailbox here; relaying denied"
+        envelope.rcpt_tos.append(normalized)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if not isinstance(raw, bytes):
+            raw = raw.encode("utf-8", errors="surrogateescape")
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._workers, self._intake.receive, raw, list(envelope.rcpt_tos))
+        except Exception:
+            log.exception("smtp_data_failed")
+            return "451 4.3.0 Internal error, please retry later"
+        return _REPLIES[result.outcome](result)
+
+
+class InboundSmtpServer:
+    def __init__(self, handler: InboundHandler, host: str, port: int, max_message_bytes: int) -> None:
+        self._controller = Controller(
+            handler,
+            hostname=host,
+            port=port,
+            server_hostname="email-gateway",
+            data_size_limit=max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+        )
+
+    @property
+    def address(self) -> tuple[str, int]:
+        server: Any = self._controller.server
+        host, port = server.sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()

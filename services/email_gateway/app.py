@@ -1,0 +1,63 @@
+"""The composition root: builds the email gateway from settings and runs its parts together."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+
+from contactrouting.kafka_io import ProtoProducer
+from services.email_gateway.adapters.health_http import HealthServer
+from services.email_gateway.adapters.kafka_publisher import ContactPublisher
+from services.email_gateway.adapters.smtp_server import InboundHandler, InboundSmtpServer
+from services.email_gateway.config import EmailGatewaySettings, load_gateway_config
+from services.email_gateway.intake import MailIntake
+
+log = structlog.get_logger()
+
+
+class EmailGateway:
+    def __init__(self, settings: EmailGatewaySettings) -> None:
+        config = load_gateway_config(settings.email_gateway_config)
+        directory = config.directory()
+        self._ready = threading.Event()
+        publish_timeout_ms = int(settings.email_publish_timeout_s * 1000)
+        # The producer gives up on a record when SMTP answers 451, so a deferred mail is not also delivered later.
+        self._producer = ProtoProducer(
+            settings,
+            client_id="email-gateway",
+            delivery_timeout_ms=publish_timeout_ms,
+            request_timeout_ms=min(settings.kafka_request_timeout_ms, publish_timeout_ms - 100),
+            max_block_ms=publish_timeout_ms,
+        )
+        # Wait a little past the delivery timeout so the producer's own verdict decides between 250 and 451.
+        publisher = ContactPublisher(self._producer, timeout_s=settings.email_publish_timeout_s + 1)
+        intake = MailIntake(directory, publisher, source="email_gateway.smtp")
+        # Each worker holds one SMTP transaction while it waits for Kafka's ack; 32 keeps many senders moving.
+        self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="smtp-intake")
+        self._smtp = InboundSmtpServer(
+            InboundHandler(directory, intake, self._workers),
+            settings.smtp_host,
+            settings.smtp_port,
+            config.max_message_bytes,
+        )
+        self._health = HealthServer(settings.smtp_host, settings.email_health_port, self._ready.is_set)
+        self._settings = settings
+
+    def start(self) -> None:
+        self._health.start()
+        self._smtp.start()
+        self._ready.set()
+        host, port = self._smtp.address
+        log.info("service_ready", smtp=f"{host}:{port}", health=f"{self._settings.smtp_host}:{self._health.port}")
+
+    def stop(self) -> None:
+        """Stop accepting first, finish the mails in flight, then flush and close Kafka."""
+        self._ready.clear()
+        self._smtp.stop()
+        self._workers.shutdown(wait=True)
+        self._producer.flush(timeout_s=5)
+        self._producer.close(timeout_s=2)
+        self._health.stop()
+        log.info("service_stopped")

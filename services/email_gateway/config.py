@@ -1,0 +1,100 @@
+"""The email gateway's settings (env) and mailbox config (YAML), validated at start with clear messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from contactrouting.config import ServiceSettings
+from services.email_gateway.domain.mailboxes import PRIORITY_LEVELS, KeywordRule, Mailbox, MailboxDirectory
+
+
+class EmailGatewaySettings(ServiceSettings):
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    email_health_port: int = Field(default=8081, ge=0, le=65535)
+    email_gateway_config: Path = Path("config/email_gateway.yaml")
+    smtp_relay_host: str = "127.0.0.1"
+    smtp_relay_port: int = Field(default=2526, ge=1, le=65535)
+    # How long an SMTP session waits for Kafka's ack before answering 451.
+    email_publish_timeout_s: float = Field(default=10.0, ge=1)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _priority_value(value: object) -> object:
+    """Priorities are written as names (normal, high, …) or plain integers."""
+    if isinstance(value, str) and not value.lstrip("-").isdigit():
+        if value not in PRIORITY_LEVELS:
+            raise ValueError(f"priority must be an integer or one of {sorted(PRIORITY_LEVELS)}, got {value!r}")
+        return PRIORITY_LEVELS[value]
+    return value
+
+
+class MailboxConfig(_Strict):
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    queue: str = Field(min_length=1)
+    priority: int = 0
+    required_skills: dict[str, int] = Field(default_factory=dict)
+    auto_acknowledge: bool = True
+    response_time: str = "24 h"
+
+    _priority_names = field_validator("priority", mode="before")(_priority_value)
+
+
+class KeywordRuleConfig(_Strict):
+    keywords: list[str] = Field(min_length=1)
+    queue: str | None = None
+    priority: int | None = None
+    required_skills: dict[str, int] = Field(default_factory=dict)
+    mailboxes: list[str] = Field(default_factory=list)
+
+    _priority_names = field_validator("priority", mode="before")(_priority_value)
+
+
+class GatewayConfig(_Strict):
+    mailboxes: list[MailboxConfig] = Field(min_length=1)
+    keyword_rules: list[KeywordRuleConfig] = Field(default_factory=list)
+    # RFC 5321 size limit; larger mail is refused with 552.
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+
+    def directory(self) -> MailboxDirectory:
+        mailboxes = [
+            Mailbox(
+                address=m.address.lower(),
+                queue=m.queue,
+                priority=m.priority,
+                required_skills=dict(m.required_skills),
+                auto_acknowledge=m.auto_acknowledge,
+                response_time=m.response_time,
+            )
+            for m in self.mailboxes
+        ]
+        rules = [
+            KeywordRule(
+                keywords=tuple(r.keywords),
+                queue=r.queue,
+                priority=r.priority,
+                required_skills=dict(r.required_skills),
+                mailboxes=frozenset(address.lower() for address in r.mailboxes),
+            )
+            for r in self.keyword_rules
+        ]
+        return MailboxDirectory(mailboxes, rules)
+
+
+def load_gateway_config(path: Path) -> GatewayConfig:
+    """Read and validate the YAML, or exit with a message naming the file and each problem."""
+    try:
+        return GatewayConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except OSError as error:
+        raise SystemExit(f"EMAIL_GATEWAY_CONFIG: cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise SystemExit(f"EMAIL_GATEWAY_CONFIG: {path} is not valid YAML: {error}") from None
+    except ValidationError as error:
+        problems = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise SystemExit(f"EMAIL_GATEWAY_CONFIG: {path} is invalid:\n{problems}") from None

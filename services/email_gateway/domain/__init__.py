@@ -1,0 +1,1 @@
+"""Pure email logic: parsing, reply separation, threading rules, routing hints and acknowledgements. No I/O."""

@@ -1,0 +1,151 @@
+"""Receiving one mail: parse, thread, describe and publish it, answering only once Kafka has it.
+
+Shared by the SMTP server and the IMAP poller; each call runs in one worker thread and one receive span.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import structlog
+from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from contactrouting.language import detect_language
+from contactrouting.v1 import contact_pb2
+from services.email_gateway.adapters.kafka_publisher import ContactPublisher, PublishFailed
+from services.email_gateway.domain.addresses import customer_id_for
+from services.email_gateway.domain.mailboxes import Mailbox, MailboxDirectory
+from services.email_gateway.domain.parsing import ParsedMail, UnparseableMail, parse_mail
+from services.email_gateway.domain.replies import split_reply
+
+log = structlog.get_logger()
+tracer = trace.get_tracer(__name__)
+
+
+class Outcome(Enum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    # Dead-lettered: the sender gets a permanent error.
+    REJECTED = "rejected"
+    # Kafka did not ack: the sender must retry.
+    DEFERRED = "deferred"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Outcome
+    detail: str = ""
+    contact_id: str = ""
+
+
+class MailIntake:
+    def __init__(
+        self,
+        directory: MailboxDirectory,
+        publisher: ContactPublisher,
+        source: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._directory = directory
+        self._publisher = publisher
+        self._source = source
+        self._clock = clock
+
+    def receive(self, raw: bytes, recipients: Sequence[str]) -> IntakeResult:
+        """`recipients` are the envelope (or To) addresses; the first configured one is the mailbox."""
+        with tracer.start_as_current_span("email receive", kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("messaging.system", "email")
+            span.set_attribute("email.size_bytes", len(raw))
+            mailbox = next((m for m in map(self._directory.get, recipients) if m is not None), None)
+            if mailbox is None:
+                return self._dead_letter(raw, "no configured mailbox among the recipients", "", span)
+            span.set_attribute("email.mailbox", mailbox.address)
+            try:
+                parsed = parse_mail(raw)
+                event = self._contact_event(parsed, mailbox)
+            except UnparseableMail as error:
+                return self._dead_letter(raw, str(error), mailbox.address, span)
+            except Exception as error:  # the service never crashes on input, whatever the parser meets
+                log.exception("mail_parse_crashed", mailbox=mailbox.address)
+                return self._dead_letter(raw, f"cannot parse: {type(error).__name__}", mailbox.address, span)
+            span.set_attribute("contact.id", event.contact_id)
+            span.set_attribute("conversation.id", event.conversation_id)
+            try:
+                self._publisher.publish_contact(event)
+            except PublishFailed as error:
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                log.warning("contact_publish_failed", mailbox=mailbox.address, error=str(error))
+                return IntakeResult(Outcome.DEFERRED, str(error))
+            log.info(
+                "contact_received",
+                mailbox=mailbox.address,
+                contact_id=event.contact_id,
+                conversation_id=event.conversation_id,
+                language=event.language,
+                queue=event.queue,
+                attachments=len(event.attachments),
+            )
+            return IntakeResult(Outcome.ACCEPTED, contact_id=event.contact_id)
+
+    def _contact_event(self, mail: ParsedMail, mailbox: Mailbox) -> contact_pb2.ContactEvent:
+        reply = split_reply(mail.text)
+        rule_text = f"{mail.subject}\n{reply.new_text}"
+        language = detect_language(rule_text)
+        hint = self._directory.hint_for(mailbox, rule_text)
+        received_at = Timestamp()
+        received_at.FromNanoseconds(int(self._clock() * 1e9))
+        return contact_pb2.ContactEvent(
+            event_id=str(uuid.uuid4()),
+            contact_id=str(uuid.uuid4()),
+            conversation_id=str(uuid.uuid4()),
+            channel=contact_pb2.CHANNEL_EMAIL,
+            received_at=received_at,
+            customer=contact_pb2.Customer(
+                customer_id=customer_id_for(mail.from_address),
+                handle=mail.from_address,
+                display_name=mail.from_name,
+            ),
+            subject=mail.subject,
+            body_text=reply.new_text,
+            quoted_text=reply.quoted_text,
+            language=language.language,
+            language_confidence=language.confidence,
+            attachments=[
+                contact_pb2.Attachment(
+                    filename=a.filename, content_type=a.content_type, size_bytes=a.size_bytes, sha256=a.sha256
+                )
+                for a in mail.attachments
+            ],
+            queue=hint.queue,
+            required_skills=[
+                contact_pb2.SkillRequirement(skill=skill, min_proficiency=level)
+                for skill, level in sorted(hint.required_skills.items())
+            ],
+            priority=hint.priority,
+            source=contact_pb2.SourceRef(
+                mailbox=mailbox.address,
+                platform_message_id=mail.message_id,
+                references=[*mail.references, *(m for m in mail.in_reply_to if m not in mail.references)],
+            ),
+        )
+
+    def _dead_letter(self, raw: bytes, reason: str, mailbox: str, span: trace.Span) -> IntakeResult:
+        span.set_status(Status(StatusCode.ERROR, reason))
+        received_at = Timestamp()
+        received_at.FromNanoseconds(int(self._clock() * 1e9))
+        letter = contact_pb2.DeadLetter(
+            source=self._source, reason=reason, raw=raw, received_at=received_at, details={"mailbox": mailbox}
+        )
+        try:
+            self._publisher.publish_dead_letter(letter)
+        except PublishFailed as error:
+            log.warning("dead_letter_publish_failed", mailbox=mailbox, error=str(error))
+            return IntakeResult(Outcome.DEFERRED, str(error))
+        log.warning("mail_dead_lettered", mailbox=mailbox, reason=reason, size_bytes=len(raw))
+        return IntakeResult(Outcome.REJECTED, reason)
