@@ -1,0 +1,65 @@
+"""One connected agent's outgoing stream: a queue written by the switchboard, drained by the gRPC response."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import structlog
+from kafka.producer.future import FutureRecordMetadata
+
+from contactrouting.v1 import agent_desk_pb2
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    message: agent_desk_pb2.DeskMessage
+    # Routing events that must be durable before the agent may see this message (an assignment after its ACCEPTED).
+    after: tuple[FutureRecordMetadata, ...]
+
+
+_CLOSE = object()
+
+
+class DeskSession:
+    """Messages for one agent, in order. Holding them until their routing events are acked means a crash can
+    never leave an agent working on a contact that routing.events does not show as theirs."""
+
+    def __init__(self, agent_id: str, ack_timeout_s: float = 10.0) -> None:
+        self.agent_id = agent_id
+        self.session_id = uuid.uuid4().hex[:12]
+        self._outbox: queue.Queue[object] = queue.Queue()
+        self._closed = threading.Event()
+        self._ack_timeout_s = ack_timeout_s
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def send(self, message: agent_desk_pb2.DeskMessage, after: Sequence[FutureRecordMetadata] = ()) -> None:
+        if not self._closed.is_set():
+            self._outbox.put(_Outgoing(message, tuple(after)))
+
+    def close(self) -> None:
+        """Ends the stream after the messages already queued."""
+        if not self._closed.is_set():
+            self._closed.set()
+            self._outbox.put(_CLOSE)
+
+    def messages(self) -> Iterator[agent_desk_pb2.DeskMessage]:
+        while True:
+            item = self._outbox.get()
+            if not isinstance(item, _Outgoing):
+                return
+            try:
+                for future in item.after:
+                    future.get(timeout=self._ack_timeout_s)
+            except Exception as error:  # the router is failing; never show work the log does not hold
+                log.error("desk_message_dropped_unacked", session=self.session_id, error=str(error))
+                return
+            yield item.message

@@ -1,0 +1,84 @@
+"""AgentDesk.Connect: one bidirectional stream per agent, translated to and from switchboard calls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import grpc
+import structlog
+
+from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc
+from services.router.adapters.desk_message_mapping import presence_from_enum
+from services.router.adapters.desk_session import DeskSession
+from services.router.adapters.switchboard import Switchboard
+
+log = structlog.get_logger()
+
+SERVICE_NAME = agent_desk_pb2.DESCRIPTOR.services_by_name["AgentDesk"].full_name
+
+
+class AgentDeskServicer(agent_desk_pb2_grpc.AgentDeskServicer):
+    """Reads the agent's messages on a thread of its own and writes the session's messages as the response."""
+
+    def __init__(self, switchboard: Switchboard, ready: Callable[[], bool]) -> None:
+        self._switchboard = switchboard
+        self._ready = ready
+
+    def Connect(
+        self, request_iterator: Iterator[agent_desk_pb2.AgentMessage], context: grpc.ServicerContext
+    ) -> Iterator[agent_desk_pb2.DeskMessage]:
+        if not self._ready():
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the router is still loading agents and contacts")
+        first = next(request_iterator, None)
+        if first is None:
+            return
+        if first.WhichOneof("kind") != "login" or not first.login.agent_id:
+            yield _error("login_required", "the first message on the stream must be a login with an agent_id")
+            return
+        session = DeskSession(first.login.agent_id)
+        context.add_callback(lambda: self._switchboard.disconnect(session))
+        if self._switchboard.connect(session):
+            reader = threading.Thread(
+                target=self._read, args=(request_iterator, session), name=f"desk-{session.session_id}", daemon=True
+            )
+            reader.start()
+        yield from session.messages()
+
+    def _read(self, requests: Iterator[agent_desk_pb2.AgentMessage], session: DeskSession) -> None:
+        try:
+            for message in requests:
+                self._handle(session, message)
+        except grpc.RpcError:
+            pass  # the client went away; the termination callback disconnects the agent
+        except Exception:
+            log.exception("desk_stream_failed", session=session.session_id)
+        finally:
+            self._switchboard.disconnect(session)
+
+    def _handle(self, session: DeskSession, message: agent_desk_pb2.AgentMessage) -> None:
+        board, traceparent = self._switchboard, message.traceparent
+        match message.WhichOneof("kind"):
+            case "presence":
+                presence = presence_from_enum(message.presence.presence)
+                if presence is None:
+                    session.send(_error("invalid_presence", "presence must be AVAILABLE, AWAY or OFFLINE"))
+                else:
+                    board.set_presence(session, presence, message.presence.reason_code)
+            case "accept":
+                board.accept(session, message.accept.offer_id, traceparent)
+            case "reject":
+                board.reject(session, message.reject.offer_id, message.reject.reason, traceparent)
+            case "reply":
+                board.reply(session, message.reply.contact_id, message.reply.body_text, traceparent)
+            case "complete":
+                done = message.complete
+                board.complete(session, done.contact_id, done.disposition, done.wrap_up_summary, traceparent)
+            case "login":
+                session.send(_error("already_logged_in", "this stream is already logged in"))
+            case _:
+                session.send(_error("unknown_message", "empty or unknown agent message"))
+
+
+def _error(code: str, message: str) -> agent_desk_pb2.DeskMessage:
+    return agent_desk_pb2.DeskMessage(error=agent_desk_pb2.DeskError(code=code, message=message))

@@ -1,0 +1,109 @@
+"""Start-up recovery: routing.events replayed from the beginning rebuilds which contacts wait and which are
+assigned to whom, so a restart (even after kill -9) loses no contact and assigns none twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import structlog
+from kafka import TopicPartition
+
+from contactrouting.config import ServiceSettings
+from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer
+from contactrouting.topics import ROUTING_EVENTS
+from contactrouting.v1 import routing_pb2
+from services.router.adapters.contact_book import ContactRecord
+from services.router.adapters.contact_mapping import contact_request, seconds
+from services.router.adapters.switchboard import Switchboard
+
+log = structlog.get_logger()
+RET = routing_pb2.RoutingEventType
+
+
+@dataclass
+class _Replayed:
+    record: ContactRecord
+    queued_at: float
+    assigned_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class RecoverySummary:
+    events: int
+    waiting: int
+    assigned: int
+    closed: int
+
+
+def replay(settings: ServiceSettings, halt: threading.Event, timeout_s: float) -> dict[str, _Replayed]:
+    """Every contact of routing.events with its history folded in, in log order."""
+    consumer = ProtoConsumer(
+        settings, {ROUTING_EVENTS: routing_pb2.RoutingEvent}, client_id="router-recovery", subscribe=False
+    )
+    contacts: dict[str, _Replayed] = {}
+    deadline = time.monotonic() + timeout_s
+    try:
+        end_offsets = consumer.assign_from_beginning()
+        while not _caught_up(consumer, end_offsets):
+            if halt.is_set() or time.monotonic() > deadline:
+                raise TimeoutError(f"{ROUTING_EVENTS} not replayed within {timeout_s:.0f}s")
+            for consumed in consumer.poll(timeout_ms=200):
+                _fold(contacts, consumed)
+    finally:
+        consumer.close()
+    return contacts
+
+
+def restore(switchboard: Switchboard, contacts: dict[str, _Replayed]) -> RecoverySummary:
+    """Hand the replayed contacts to the engine; offers that were pending when the router stopped are gone."""
+    engine, book, now = switchboard.engine, switchboard.book, time.time()
+    waiting = assigned = closed = events = 0
+    for replayed in contacts.values():
+        record = replayed.record
+        events += len(record.history)
+        request = contact_request(record.event, replayed.queued_at)
+        if record.state == "assigned" and record.agent_id:
+            engine.restore_assigned(request, record.agent_id, replayed.assigned_at)
+            book.add(record)
+            assigned += 1
+        elif record.state in ("waiting", "offered"):
+            book.add(record)
+            if record.state == "offered":
+                switchboard.close_dangling_offer(record, now)
+            engine.restore_waiting(request, replayed.queued_at)
+            waiting += 1
+        else:
+            if record.agent_id:
+                engine.remember_handled(
+                    request.customer_id, request.conversation_id, record.agent_id, replayed.queued_at
+                )
+            book.archive(record)
+            closed += 1
+    summary = RecoverySummary(events=events, waiting=waiting, assigned=assigned, closed=closed)
+    log.info("routing_state_recovered", **summary.__dict__)
+    return summary
+
+
+def _caught_up(consumer: ProtoConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
+    return all(consumer.position(partition) >= end for partition, end in end_offsets.items())
+
+
+def _fold(contacts: dict[str, _Replayed], consumed: ConsumedRecord) -> None:
+    event = consumed.message
+    if not isinstance(event, routing_pb2.RoutingEvent):
+        return
+    replayed = contacts.get(event.contact_id)
+    if event.type == RET.ROUTING_EVENT_TYPE_QUEUED and replayed is None:
+        record = ContactRecord(event.contact, consumed.context, queue=event.queue, priority=event.priority)
+        record.sla_deadline = seconds(event.sla_deadline)
+        replayed = contacts[event.contact_id] = _Replayed(record, queued_at=seconds(event.occurred_at))
+    if replayed is None:
+        return  # its QUEUED event has aged out of the topic
+    record = replayed.record
+    record.record(event)
+    record.decision.CopyFrom(event.decision)
+    record.priority = event.priority or record.priority
+    if event.type in (RET.ROUTING_EVENT_TYPE_ACCEPTED, RET.ROUTING_EVENT_TYPE_ASSIGNED):
+        replayed.assigned_at = seconds(event.occurred_at)

@@ -1,0 +1,126 @@
+"""The router's composition root: builds the engine and its adapters from settings, and runs them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+from grpc_health.v1 import health_pb2
+from pydantic import Field
+
+from contactrouting.config import DEFAULT_ROUTER_GRPC_PORT, ServiceSettings
+from contactrouting.grpc_runtime import build_grpc_server
+from contactrouting.kafka_io import ProtoProducer
+from contactrouting.v1 import agent_desk_pb2_grpc
+from services.router.adapters import grpc_agent_desk, grpc_routing_admin
+from services.router.adapters.agent_profile_table import AgentProfileTable
+from services.router.adapters.contact_intake import ContactIntake
+from services.router.adapters.kafka_publisher import RouterPublisher
+from services.router.adapters.recovery import replay, restore
+from services.router.adapters.routing_clock import PolicyWatch, RoutingClock
+from services.router.adapters.switchboard import Switchboard
+from services.router.domain import RoutingEngine, load_policy
+
+log = structlog.get_logger()
+
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+class RouterSettings(ServiceSettings):
+    router_grpc_host: str = "0.0.0.0"
+    router_grpc_port: int = Field(default=DEFAULT_ROUTER_GRPC_PORT, ge=0, le=65535)
+    routing_policy_file: Path = Path("config/routing_policy.yaml")
+    router_tick_interval_s: float = Field(default=0.2, gt=0, le=5)
+    router_policy_check_interval_s: float = Field(default=1.0, gt=0)
+    # The sync gRPC server holds one worker thread per connected agent stream.
+    router_max_agent_streams: int = Field(default=512, ge=8)
+    router_startup_timeout_s: float = Field(default=120.0, gt=0)
+
+
+class Router:
+    """Start-up order matters: agents first, then contacts from routing.events, then live traffic; the desk
+    reports SERVING only once the agents.profiles table has caught up and the routing state is restored."""
+
+    def __init__(self, settings: RouterSettings) -> None:
+        self.settings = settings
+        self.failed = threading.Event()
+        self._halt = threading.Event()
+        self._ready = False
+        self._threads: list[threading.Thread] = []
+        self.publisher = RouterPublisher(ProtoProducer(settings, client_id="router"), self._fail)
+        self.switchboard = Switchboard(RoutingEngine(load_policy(settings.routing_policy_file)), self.publisher)
+        self.profiles = AgentProfileTable(settings, self.switchboard)
+        self.intake = ContactIntake(settings, self.switchboard, self.publisher)
+        self.clock = RoutingClock(
+            self.switchboard,
+            settings.router_tick_interval_s,
+            PolicyWatch(settings.routing_policy_file, self.switchboard),
+            settings.router_policy_check_interval_s,
+        )
+        self.address = f"{settings.router_grpc_host}:{settings.router_grpc_port}"
+        desk = grpc_agent_desk.AgentDeskServicer(self.switchboard, ready=lambda: self._ready)
+        admin = grpc_routing_admin.RoutingAdminServicer(self.switchboard)
+        self.server, self._health = build_grpc_server(
+            self.address,
+            [
+                lambda server: agent_desk_pb2_grpc.add_AgentDeskServicer_to_server(desk, server),
+                lambda server: agent_desk_pb2_grpc.add_RoutingAdminServicer_to_server(admin, server),
+            ],
+            [grpc_agent_desk.SERVICE_NAME, grpc_routing_admin.SERVICE_NAME],
+            max_workers=settings.router_max_agent_streams,
+        )
+        self._set_health(NOT_SERVING)
+
+    def start(self, stop: threading.Event) -> bool:
+        """Load state and start serving; False when stopped or failed before becoming ready."""
+        self.server.start()
+        timeout_s = self.settings.router_startup_timeout_s
+        if not self.profiles.catch_up(stop, timeout_s):
+            log.error("agent_profiles_not_loaded", timeout_s=timeout_s)
+            return False
+        restore(self.switchboard, replay(self.settings, stop, timeout_s))
+        self.publisher.flush(timeout_s)
+        self._spawn("agent-profiles", self.profiles.follow)
+        self._spawn("contact-intake", self.intake.run)
+        self._spawn("routing-clock", self.clock.run)
+        self._ready = True
+        self._set_health(SERVING)
+        log.info("service_ready", address=self.address, grpc_services=[grpc_agent_desk.SERVICE_NAME])
+        return True
+
+    def shutdown(self, grace_s: float = 5.0) -> None:
+        """Stop taking work, rescind pending offers, flush routing events, commit offsets, close."""
+        self._ready = False
+        self._set_health(NOT_SERVING)
+        self._halt.set()
+        for thread in self._threads:
+            thread.join(timeout=grace_s)
+        self.switchboard.disconnect_all()
+        self.publisher.flush(grace_s)
+        self.server.stop(grace=1.0).wait(grace_s)
+        self.publisher.close(grace_s)
+        log.info("service_stopped")
+
+    def _spawn(self, name: str, loop: Callable[[threading.Event], None]) -> None:
+        def guarded() -> None:
+            try:
+                loop(self._halt)
+            except Exception as error:
+                log.exception("router_loop_failed", loop=name)
+                self._fail(error)
+
+        thread = threading.Thread(target=guarded, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _fail(self, error: BaseException) -> None:
+        """A routing event could not be written or a loop died: stop, and let recovery on restart take over."""
+        log.error("router_failed", error=str(error))
+        self.failed.set()
+
+    def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
+        for name in ("", grpc_agent_desk.SERVICE_NAME, grpc_routing_admin.SERVICE_NAME):
+            self._health.set(name, status)
