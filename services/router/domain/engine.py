@@ -93,9 +93,22 @@ class RoutingEngine:
         for group in spec.queues:
             self._members.setdefault(group, set()).add(spec.agent_id)
         events: list[DomainEvent] = []
-        if not spec.active and agent.offer_id is not None:
-            events += self._rescind(agent, "agent_deactivated", now)
+        if agent.offer_id is not None and not self._offer_still_fits(agent, now):
+            events += self._rescind(agent, "agent_profile_changed", now)
         return events + self._pull(agent, now)
+
+    def _offer_still_fits(self, agent: Agent, now: float) -> bool:
+        """Whether the agent, as now profiled, could still be offered its pending contact."""
+        offer = self._offers.get(agent.offer_id) if agent.offer_id else None
+        if offer is None:
+            return False
+        contact = self._contacts[offer.contact_id]
+        agent.offer_id = None
+        agent.load[contact.channel] -= 1  # look past the reservation the offer itself holds
+        fits = self._eligibility(contact).rejection(agent) is None
+        agent.load[contact.channel] += 1
+        agent.offer_id = offer.offer_id
+        return fits
 
     def remove_agent(self, agent_id: str, now: float) -> list[DomainEvent]:
         agent = self._agents.get(agent_id)

@@ -160,6 +160,15 @@ def test_away_agent_gets_no_offers_and_pending_offer_is_rescinded(engine: Routin
     assert offer_in(events).agent_id != offer.agent_id
 
 
+def test_profile_change_that_makes_the_agent_unfit_rescinds_the_offer(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", capacity={"email": 1}), agent("a2", capacity={"email": 1}))
+    offer = offer_in(engine.enqueue(contact("c1"), T0))
+    assert engine.upsert_agent(agent(offer.agent_id, capacity={"email": 1}, languages=("en", "de")), T0) == []
+    events = engine.upsert_agent(agent(offer.agent_id, capacity={"email": 0}), T0 + 1)
+    assert of_type(events, OfferRescinded)[0].reason == "agent_profile_changed"
+    assert offer_in(events).agent_id != offer.agent_id
+
+
 def test_disconnect_rescinds_the_offer_and_reoffers_elsewhere(engine: RoutingEngine) -> None:
     online(engine, agent("a1"), agent("a2"))
     offer = offer_in(engine.enqueue(contact("c1"), T0))
