@@ -12,6 +12,8 @@ from devstack.broker import EmbeddedBroker
 from devstack.ports import free_port
 
 BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+# Set when the broker was started for this run: only then may a benchmark delete and recreate topics on it.
+OWNED_ENV = "BENCH_BROKER_OWNED"
 
 
 @contextmanager
@@ -26,8 +28,10 @@ def bench_broker(log_dir: Path | None = None) -> Iterator[str]:
     broker = EmbeddedBroker(port=free_port(), log_path=log_dir / "tansu.log")
     broker.start()
     os.environ[BOOTSTRAP_ENV] = broker.bootstrap_servers
+    os.environ[OWNED_ENV] = "1"
     try:
         yield broker.bootstrap_servers
     finally:
         os.environ.pop(BOOTSTRAP_ENV, None)
+        os.environ.pop(OWNED_ENV, None)
         broker.stop()
