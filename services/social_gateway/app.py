@@ -12,8 +12,10 @@ from contactrouting.kafka_io import ProtoProducer
 from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
 from services.social_gateway.adapters.http_api import WebhookFrontDoor, create_http_app
 from services.social_gateway.adapters.kafka_sink import KafkaContactSink
+from services.social_gateway.adapters.meta_routes import meta_router
 from services.social_gateway.adapters.telegram_routes import telegram_router
 from services.social_gateway.adapters.webhook_pipeline import WebhookPipeline
+from services.social_gateway.adapters.x_routes import x_router
 from services.social_gateway.domain.intake import WebhookIntake
 from services.social_gateway.domain.rate_limit import RateLimiter
 from services.social_gateway.settings import SocialGatewayConfig, SocialGatewaySettings
@@ -57,6 +59,8 @@ class SocialGateway:
         )
         app = create_http_app(front_door, is_ready=lambda: self._server is not None and self._server.started)
         app.include_router(telegram_router(self._config.telegram, front_door))
+        app.include_router(meta_router(self._config.meta, front_door))
+        app.include_router(x_router(self._config.x, front_door))
 
         server = uvicorn.Server(
             uvicorn.Config(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -21,7 +22,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer
-from contactrouting.topics import ensure_topics
+from contactrouting.topics import CONTACTS_INBOUND, ensure_topics
+from contactrouting.v1 import contact_pb2
 from devstack.ports import free_port
 from devstack.readiness import wait_for_http_ok
 
@@ -171,3 +173,30 @@ def read_topic(
 
 def meta_signature(body: bytes, secret: str = META_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def x_signature(body: bytes, secret: str = X_SECRET) -> str:
+    return "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def without_volatile_fields(event: contact_pb2.ContactEvent) -> contact_pb2.ContactEvent:
+    """The event minus the fields a test cannot know up front (generated ids, receive time, model confidence)."""
+    stable = contact_pb2.ContactEvent()
+    stable.CopyFrom(event)
+    for name in ("event_id", "contact_id", "received_at", "language_confidence"):
+        stable.ClearField(name)
+    return stable
+
+
+def inbound_events(
+    kafka_bootstrap: str, conversation: str, expected: int, settle_s: float = 0.5
+) -> list[contact_pb2.ContactEvent]:
+    """The ContactEvents of one conversation; with expected=0, everything published so far (should be none)."""
+    return read_topic(
+        kafka_bootstrap,
+        CONTACTS_INBOUND,
+        contact_pb2.ContactEvent,
+        keep=lambda record: record.key == conversation,
+        until=(lambda events: len(events) >= expected) if expected else None,
+        settle_s=settle_s,
+    )

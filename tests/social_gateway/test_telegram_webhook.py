@@ -6,6 +6,7 @@ import json
 import random
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from contactrouting.v1 import contact_pb2
 from services.social_gateway.domain.contact_events import conversation_id, customer_id
 from services.social_gateway.domain.messages import Platform
 
-from .conftest import GatewayProcess, read_topic
+from .conftest import GatewayProcess, read_topic, without_volatile_fields
 
 pytestmark = pytest.mark.integration
 
@@ -190,3 +191,106 @@ def test_signed_but_malformed_updates_get_400_and_one_dead_letter(
     assert letter.source == "social_gateway.telegram"
     assert letter.reason == response.json()["reason"]
     assert letter.details == {"route": "/webhooks/telegram/{bot_id}", "bot_id": "demo-bot"}
+
+
+def test_edits_captions_photos_and_documents(gateway: GatewayProcess, topics: str) -> None:
+    chat_id = unique_id()
+    sender = {"id": chat_id, "is_bot": False, "first_name": "Eva", "language_code": "sk"}
+    chat = {"id": chat_id, "type": "private"}
+    photo = {
+        "update_id": unique_id(),
+        "message": {
+            "message_id": 10,
+            "date": 1764079200,
+            "chat": chat,
+            "from": sender,
+            "caption": "Dobrý deň, posielam fotku poškodeného balíka.",
+            "photo": [
+                {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 60, "file_size": 1200},
+                {"file_id": "large", "file_unique_id": "l", "width": 1280, "height": 853, "file_size": 98000},
+            ],
+        },
+    }
+    document = {
+        "update_id": unique_id(),
+        "message": {
+            "message_id": 11,
+            "date": 1764079201,
+            "chat": chat,
+            "from": sender,
+            "document": {
+                "file_id": "doc-1",
+                "file_unique_id": "d1",
+                "file_name": "faktura.pdf",
+                "mime_type": "application/pdf",
+                "file_size": 48213,
+            },
+        },
+    }
+    edited = {
+        "update_id": unique_id(),
+        "edited_message": {
+            "message_id": 10,
+            "date": 1764079200,
+            "edit_date": 1764079260,
+            "chat": chat,
+            "from": sender,
+            "caption": "Dobrý deň, posielam fotku poškodeného balíka. Objednávka 1234.",
+            "photo": [{"file_id": "large", "file_unique_id": "l", "width": 1280, "height": 853}],
+        },
+    }
+    for update in (photo, document, edited):
+        assert httpx.post(f"{gateway.url}/webhooks/telegram/demo-bot", json=update, headers=SECRET).json() == {
+            "published": 1,
+            "duplicates": 0,
+            "skipped": 0,
+        }
+    events = inbound_for(topics, chat_id, 3, settle_s=0.5)
+    assert len(events) == 3
+    conversation = conversation_id(Platform.TELEGRAM, "demo-bot", str(chat_id))
+    customer = contact_pb2.Customer(
+        customer_id=customer_id(Platform.TELEGRAM, str(chat_id)), handle=str(chat_id), display_name="Eva"
+    )
+
+    def expected(message_id: int, text: str, language: str, **fields: Any) -> contact_pb2.ContactEvent:
+        return contact_pb2.ContactEvent(
+            conversation_id=conversation,
+            channel=contact_pb2.CHANNEL_TELEGRAM,
+            customer=customer,
+            body_text=text,
+            language=language,
+            language_hint="sk",
+            queue="general",
+            source=contact_pb2.SourceRef(
+                page_id="demo-bot", platform_message_id=str(message_id), thread_id=str(chat_id)
+            ),
+            **fields,
+        )
+
+    photo_event, document_event, edit_event = sorted(
+        events, key=lambda event: (event.is_edit, event.source.platform_message_id)
+    )
+    assert without_volatile_fields(photo_event) == expected(
+        10,
+        "Dobrý deň, posielam fotku poškodeného balíka.",
+        "sk",
+        attachments=[contact_pb2.Attachment(content_type="image/jpeg", size_bytes=98000, media_ref="large")],
+    )
+    assert without_volatile_fields(document_event) == expected(
+        11,
+        "",
+        "sk",  # no text: the user's language_code stands in
+        attachments=[
+            contact_pb2.Attachment(
+                filename="faktura.pdf", content_type="application/pdf", size_bytes=48213, media_ref="doc-1"
+            )
+        ],
+    )
+    assert without_volatile_fields(edit_event) == expected(
+        10,
+        "Dobrý deň, posielam fotku poškodeného balíka. Objednávka 1234.",
+        "sk",
+        attachments=[contact_pb2.Attachment(content_type="image/jpeg", media_ref="large")],
+        is_edit=True,
+    )
+    assert edit_event.event_id != photo_event.event_id

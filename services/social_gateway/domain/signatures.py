@@ -33,6 +33,8 @@ def verify_meta_signature(header: str | None, body: bytes, app_secret: str) -> V
     """Meta's X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the raw body with the app secret."""
     if not header:
         return Verdict.MISSING
+    if not app_secret:
+        return Verdict.INVALID  # an unconfigured secret must never make every signature "valid"
     expected = "sha256=" + hmac_sha256_hex(app_secret, body)
     return Verdict.VALID if hmac.compare_digest(header.strip().encode(), expected.encode()) else Verdict.INVALID
 
@@ -41,6 +43,8 @@ def verify_x_signature(header: str | None, body: bytes, consumer_secret: str) ->
     """X's x-twitter-webhooks-signature: "sha256=" + base64 HMAC-SHA256 of the raw body with the consumer secret."""
     if not header:
         return Verdict.MISSING
+    if not consumer_secret:
+        return Verdict.INVALID
     expected = "sha256=" + hmac_sha256_base64(consumer_secret, body)
     return Verdict.VALID if hmac.compare_digest(header.strip().encode(), expected.encode()) else Verdict.INVALID
 

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from services.social_gateway.domain.messages import (
     InboundMessage,
-    MalformedPayload,
     MediaRef,
     Normalized,
     Platform,
     SkippedItem,
     SkipReason,
 )
+from services.social_gateway.domain.payloads import PlatformModel, parse
 
 
-class _Model(BaseModel):
-    # Telegram adds fields over time; unknown ones must not reject an update.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class User(_Model):
+class User(PlatformModel):
     id: int
     is_bot: bool = False
     first_name: str = ""
@@ -29,12 +24,12 @@ class User(_Model):
     language_code: str | None = None
 
 
-class Chat(_Model):
+class Chat(PlatformModel):
     id: int
     type: str
 
 
-class PhotoSize(_Model):
+class PhotoSize(PlatformModel):
     file_id: str
     file_unique_id: str
     width: int
@@ -42,7 +37,7 @@ class PhotoSize(_Model):
     file_size: int | None = None
 
 
-class Document(_Model):
+class Document(PlatformModel):
     file_id: str
     file_unique_id: str
     file_name: str | None = None
@@ -50,7 +45,7 @@ class Document(_Model):
     file_size: int | None = None
 
 
-class Message(_Model):
+class Message(PlatformModel):
     message_id: int
     date: int
     chat: Chat
@@ -62,17 +57,10 @@ class Message(_Model):
     document: Document | None = None
 
 
-class Update(_Model):
+class Update(PlatformModel):
     update_id: int
     message: Message | None = None
     edited_message: Message | None = None
-
-
-def parse_update(raw: bytes) -> Update:
-    try:
-        return Update.model_validate_json(raw)
-    except ValidationError as error:
-        raise MalformedPayload(_first_error(error)) from None
 
 
 def normalize_update(update: Update, bot_id: str) -> Normalized:
@@ -105,7 +93,7 @@ def normalize_update(update: Update, bot_id: str) -> Normalized:
 
 def normalize(raw: bytes, bot_id: str) -> Normalized:
     """Parse and normalize one update; raises MalformedPayload for anything that is not one."""
-    return normalize_update(parse_update(raw), bot_id)
+    return normalize_update(parse(Update, raw), bot_id)
 
 
 def _attachments(message: Message) -> tuple[MediaRef, ...]:
@@ -125,9 +113,3 @@ def _attachments(message: Message) -> tuple[MediaRef, ...]:
             )
         )
     return tuple(attachments)
-
-
-def _first_error(error: ValidationError) -> str:
-    problem = error.errors()[0]
-    location = ".".join(str(part) for part in problem["loc"]) or "body"
-    return f"{problem['type']} at {location}: {problem['msg']}"

@@ -1,0 +1,27 @@
+"""The base of every platform payload model, and the one way a validation failure becomes a rejection."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from services.social_gateway.domain.messages import MalformedPayload
+
+
+class PlatformModel(BaseModel):
+    # Platforms add fields over time; unknown ones must not reject a delivery.
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse(model: type[ModelT], raw: bytes) -> ModelT:
+    """Validate a raw body against the model; any failure becomes MalformedPayload with a reason free of content."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        problem = error.errors(include_input=False, include_url=False)[0]
+        location = ".".join(str(part) for part in problem["loc"]) or "body"
+        raise MalformedPayload(f"{problem['type']} at {location}: {problem['msg']}") from None
