@@ -6,11 +6,12 @@ Pure: routing events (the contract messages) and parsed spans in, plain dataclas
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from contactrouting.v1 import contact_pb2, routing_pb2
+from services.journey.domain.model import ContactJourney, Decision, Journey, OfferOutcome, Sla, Step
 from services.journey.domain.traces import SpanSummary, contacts_named_by_spans, spans_by_contact
 
 RET = routing_pb2.RoutingEventType
@@ -35,79 +36,6 @@ _STATE_AFTER = {
     RET.ROUTING_EVENT_TYPE_COMPLETED: "completed",
     RET.ROUTING_EVENT_TYPE_ABANDONED: "abandoned",
 }
-
-
-@dataclass(frozen=True)
-class Decision:
-    summary: str
-    relaxation_step: str
-    candidates_considered: int
-    filtered_out: dict[str, int]
-    chosen_agent_id: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Step:
-    kind: str  # received | queued | offered | accepted | offer_timed_out | escalated | assigned | reply_sent | ...
-    at: float
-    since_previous_s: float | None
-    since_received_s: float | None
-    agent_id: str = ""
-    offer_id: str = ""
-    attempt: int = 0
-    queue: str = ""
-    priority: int = 0
-    reason: str = ""
-    disposition: str = ""
-    decision: Decision | None = None
-
-
-@dataclass(frozen=True)
-class OfferOutcome:
-    offer_id: str
-    agent_id: str
-    attempt: int
-    offered_at: float
-    outcome: str  # accepted | rejected | timed_out | rescinded | pending
-    answered_at: float | None
-    answer_s: float | None
-    reason: str
-    decision: Decision | None
-
-
-@dataclass(frozen=True)
-class Sla:
-    deadline: float
-    target_s: float | None
-    answered_at: float | None
-    status: str  # met | missed | pending
-
-
-@dataclass(frozen=True)
-class ContactJourney:
-    contact_id: str
-    conversation_id: str
-    channel: str
-    language: str
-    queue: str
-    priority: int
-    state: str  # received (no routing event yet) | waiting | offered | assigned | completed | abandoned
-    received_at: float | None
-    steps: list[Step]
-    offers: list[OfferOutcome]
-    sla: Sla | None
-    time_to_first_offer_s: float | None
-    time_to_accept_s: float | None
-    handle_time_s: float | None
-    trace_ids: list[str] = field(default_factory=list)
-    spans: list[SpanSummary] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Journey:
-    query: str
-    contacts: list[ContactJourney]
 
 
 def select_events(events: Iterable[routing_pb2.RoutingEvent], query: str) -> list[routing_pb2.RoutingEvent]:
