@@ -67,6 +67,11 @@ class ChannelLabels(TypedDict):
     channel: str
 
 
+class WebhookSignatureLabels(TypedDict):
+    platform: str  # telegram | meta | x
+    verdict: str  # missing | invalid
+
+
 class ReasonLabels(TypedDict):
     reason: str
 
@@ -205,7 +210,7 @@ class Instruments:
     sla_attainment: ObservedGauge[QueueLabels]
     agents_by_presence: ObservedGauge[PresenceLabels]
     agent_occupancy: ObservedGauge[ChannelLabels]
-    webhook_signature_failures: Counter[ChannelLabels]
+    webhook_signature_failures: Counter[WebhookSignatureLabels]
     smtp_rejects: Counter[ReasonLabels]
     consumer_lag: Gauge[ConsumerLagLabels]
 
@@ -229,7 +234,7 @@ def build_instruments(meter: Meter) -> Instruments:
             "routing.queue.longest_wait", "s", "Wait of the oldest contact in the queue.", queue
         ).bind(meter),
         time_to_offer=Histogram[QueueChannelLabels](
-            "routing.time_to_offer", "s", "From receipt to each offer.", queue_channel, WAIT_BUCKETS_S
+            "routing.time_to_offer", "s", "From receipt to the first offer.", queue_channel, WAIT_BUCKETS_S
         ).bind(meter),
         time_to_accept=Histogram[QueueChannelLabels](
             "routing.time_to_accept", "s", "From receipt to the agent's accept.", queue_channel, WAIT_BUCKETS_S
@@ -249,11 +254,11 @@ def build_instruments(meter: Meter) -> Instruments:
         agent_occupancy=ObservedGauge[ChannelLabels](
             "routing.agent.occupancy", "1", "Busy share of logged-in agents' capacity.", _keys(ChannelLabels)
         ).bind(meter),
-        webhook_signature_failures=Counter[ChannelLabels](
+        webhook_signature_failures=Counter[WebhookSignatureLabels](
             "webhook.signature_failures",
             "{request}",
-            "Webhook calls refused for a bad signature.",
-            _keys(ChannelLabels),
+            "Webhook calls refused for a missing or invalid signature.",
+            _keys(WebhookSignatureLabels),
         ).bind(meter),
         smtp_rejects=Counter[ReasonLabels](
             "smtp.rejects", "{message}", "SMTP transactions refused, by reason code.", _keys(ReasonLabels)

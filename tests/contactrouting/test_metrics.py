@@ -59,7 +59,7 @@ def test_label_values_that_may_carry_pii_are_exported_as_other(
 ) -> None:
     instruments.dead_letters.add(1, {"source": "email_gateway.smtp", "reason": "ana.horvat@example.com"})
     instruments.smtp_rejects.add(1, {"reason": "Mailbox of Ana Horvat is full"})
-    instruments.webhook_signature_failures.add(1, {"channel": "+385911234567"})
+    instruments.webhook_signature_failures.add(1, {"platform": "+385911234567", "verdict": "invalid"})
 
     dead = points(reader, "contacts.dead_letters")
     rejects = points(reader, "smtp.rejects")
@@ -67,7 +67,7 @@ def test_label_values_that_may_carry_pii_are_exported_as_other(
 
     assert list(dead) == [frozenset({("source", "email_gateway.smtp"), ("reason", REDACTED_LABEL_VALUE)})]
     assert list(rejects) == [frozenset({("reason", REDACTED_LABEL_VALUE)})]
-    assert list(failures) == [frozenset({("channel", REDACTED_LABEL_VALUE)})]
+    assert list(failures) == [frozenset({("platform", REDACTED_LABEL_VALUE), ("verdict", "invalid")})]
 
 
 def test_undeclared_label_keys_are_dropped(instruments: Instruments, reader: InMemoryMetricReader) -> None:
