@@ -1,0 +1,266 @@
+"""Router core benchmark: the RoutingEngine in-process, no I/O, on a virtual clock.
+
+10k agents (quick: 1k) with skewed skills (200) and languages (30), 100k contacts (quick: 10k) over six channels,
+agents accepting most offers, rejecting or missing a few, and completing work so capacity keeps churning.
+
+A decision is one engine call that matches work: `enqueue` (a contact looks for an agent or starts waiting),
+`accept` and `complete` (the agent pulls the best waiting contact it may take). Latency is measured around each
+such call; decisions/s divides their count by the time spent in every engine call, ticks included.
+Memory: RSS at the end, and tracemalloc deltas of the engine's state per agent and per waiting contact.
+"""
+
+from __future__ import annotations
+
+import gc
+import heapq
+import random
+import resource
+import time
+import tracemalloc
+from dataclasses import dataclass, replace
+
+from bench.standalone import main, progress
+from bench.stats import percentile
+from services.router.domain import (
+    AgentSpec,
+    ContactAssigned,
+    ContactRequest,
+    DomainEvent,
+    OfferMade,
+    Presence,
+    PresenceChanged,
+    RoutingEngine,
+    RoutingPolicy,
+    parse_policy,
+)
+
+SEED = 20261125
+SKILLS = [f"skill{i:03d}" for i in range(200)]
+LANGUAGES = [f"l{i:02d}" for i in range(30)]
+QUEUES = [f"queue{i:02d}" for i in range(20)]
+CHANNELS = ("email", "messenger", "instagram", "whatsapp", "telegram", "x")
+CHANNEL_WEIGHTS = (40, 12, 10, 20, 10, 8)
+T0 = 1_800_000_000.0
+TICK_S = 0.25
+REJECT_SHARE = 0.03
+MISS_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class Size:
+    agents: int
+    contacts: int
+
+
+def zipf_weights(n: int, s: float = 1.1) -> list[float]:
+    return [1.0 / (rank**s) for rank in range(1, n + 1)]
+
+
+def bench_policy() -> RoutingPolicy:
+    queues = [
+        {
+            "name": name,
+            "match": [{"queue_hints": [name]}],
+            "priority": 10 if i == 0 else (5 if i < 4 else 0),
+            "sla_s": {"email": 86400, "social": 3600} if i else {"default": 900},
+            "scoring": "least_occupied" if i % 3 == 0 else "longest_idle",
+        }
+        for i, name in enumerate(QUEUES)
+    ]
+    return parse_policy(
+        {
+            "default_queue": QUEUES[-1],
+            "queues": queues,
+            "offer_timeout_s": 20,
+            "max_offer_attempts": 5,
+            "relaxation": [
+                {"name": "lower_proficiency", "after_s": 60, "lower_min_proficiency_by": 1},
+                {"name": "overflow", "after_s": 300, "add_groups": ["overflow"]},
+                {"name": "fallback_language", "after_s": 600, "fallback_languages": [LANGUAGES[0]]},
+            ],
+        },
+        "bench",
+    )
+
+
+def make_agents(rng: random.Random, count: int) -> list[AgentSpec]:
+    skill_w, lang_w, queue_w = zipf_weights(len(SKILLS)), zipf_weights(len(LANGUAGES)), zipf_weights(len(QUEUES))
+    agents = []
+    for i in range(count):
+        skills = {s: rng.randint(1, 5) for s in rng.choices(SKILLS, skill_w, k=rng.randint(3, 8))}
+        languages = frozenset(rng.choices(LANGUAGES, lang_w, k=rng.randint(1, 3)))
+        queues = set(rng.choices(QUEUES, queue_w, k=rng.randint(1, 3)))
+        if rng.random() < 0.1:
+            queues.add("overflow")
+        capacity = {"email": rng.randint(3, 5)}
+        for channel in rng.sample(CHANNELS[1:], rng.randint(1, 3)):
+            capacity[channel] = rng.randint(2, 3)
+        agents.append(AgentSpec(f"agent{i:05d}", skills, languages, capacity, frozenset(queues), True))
+    return agents
+
+
+def make_contacts(rng: random.Random, count: int, agents: list[AgentSpec]) -> list[ContactRequest]:
+    """Contacts shaped like the agents who serve them (a random agent's queue, language, one of its skills), so the
+    mix is skewed the same way and most contacts are routable, with a share needing relaxation."""
+    contacts = []
+    for i in range(count):
+        model = agents[rng.randrange(len(agents))]
+        skill, level = rng.choice(sorted(model.skills.items()))
+        language = rng.choice(sorted(model.languages)) if rng.random() < 0.97 else rng.choice(LANGUAGES)
+        contacts.append(
+            ContactRequest(
+                contact_id=f"contact{i:06d}",
+                conversation_id=f"conv{i:06d}",
+                customer_id=f"customer{rng.randrange(count // 2):06d}",
+                channel=rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0],
+                language=language,
+                queue_hint=rng.choice(sorted(model.queues - {"overflow"}) or QUEUES[-1:]),
+                mailbox_or_page="support@example.com",
+                text_for_rules="",
+                required_skills={skill: max(1, level - rng.randint(0, 2))},
+                priority=0,
+                received_at=0.0,
+            )
+        )
+    return contacts
+
+
+class Simulation:
+    """Drives the engine like the adapters do: every call serialized, a tick every 250 ms of virtual time."""
+
+    def __init__(self, engine: RoutingEngine, rng: random.Random) -> None:
+        self.engine = engine
+        self.rng = rng
+        self.now = T0
+        self.timeline: list[tuple[float, int, str, str, str]] = []
+        self.serial = 0
+        self.latencies_us: list[float] = []
+        self.engine_s = 0.0
+        self.offers = 0
+        self.assigned = 0
+        self.completed = 0
+
+    def schedule(self, at: float, kind: str, agent_id: str, ref: str) -> None:
+        self.serial += 1
+        heapq.heappush(self.timeline, (at, self.serial, kind, agent_id, ref))
+
+    def react(self, events: list[DomainEvent]) -> None:
+        for event in events:
+            if isinstance(event, OfferMade):
+                self.offers += 1
+                roll = self.rng.random()
+                if roll < MISS_SHARE:
+                    continue  # the offer times out on a tick; the agent goes AWAY
+                kind = "reject" if roll < MISS_SHARE + REJECT_SHARE else "accept"
+                self.schedule(self.now + self.rng.uniform(0.5, 4.0), kind, event.agent_id, event.offer_id)
+            elif isinstance(event, ContactAssigned):
+                self.assigned += 1
+                self.schedule(self.now + self.rng.expovariate(1 / 150.0), "complete", event.agent_id, event.contact_id)
+
+    def timed(self, decision: bool, call: object, *args: object) -> list[DomainEvent]:
+        started = time.perf_counter()
+        events: list[DomainEvent] = call(*args)  # type: ignore[operator]
+        elapsed = time.perf_counter() - started
+        self.engine_s += elapsed
+        if decision:
+            self.latencies_us.append(elapsed * 1e6)
+        return events
+
+    def run_until(self, until: float) -> None:
+        while self.timeline and self.timeline[0][0] <= until:
+            at, _, kind, agent_id, ref = heapq.heappop(self.timeline)
+            self.advance_to(at)
+            engine = self.engine
+            if kind == "accept":
+                self.react(self.timed(True, engine.accept, agent_id, ref, self.now))
+            elif kind == "reject":
+                self.react(self.timed(True, engine.reject, agent_id, ref, "busy", self.now))
+            elif kind == "complete":
+                self.completed += 1
+                self.react(self.timed(True, engine.complete, agent_id, ref, "resolved", "", self.now))
+            elif kind == "back":
+                self.react(self.timed(False, engine.agent_connected, agent_id, self.now))
+        self.advance_to(until)
+
+    def advance_to(self, at: float) -> None:
+        """Ticks every TICK_S of virtual time up to `at`; agents who went AWAY on a missed offer come back later."""
+        next_tick = (self.now // TICK_S + 1) * TICK_S
+        while next_tick <= at:
+            self.now = next_tick
+            events = self.timed(False, self.engine.tick, self.now)
+            for event in events:
+                if isinstance(event, PresenceChanged) and event.reason == "missed_offer":
+                    self.schedule(self.now + 30.0, "back", event.agent_id, "")
+            self.react(events)
+            next_tick += TICK_S
+        self.now = max(self.now, at)
+
+
+def measure_memory(size: Size) -> tuple[float, float]:
+    """Bytes of engine state per agent (connected, indexed) and per waiting contact (nobody to take it)."""
+    rng = random.Random(SEED + 1)
+    agents = make_agents(rng, size.agents)
+    contacts = make_contacts(rng, size.contacts // 2, agents)
+    gc.collect()
+    tracemalloc.start()
+    engine = RoutingEngine(bench_policy())
+    base = tracemalloc.get_traced_memory()[0]
+    for spec in agents:
+        engine.upsert_agent(spec, T0)
+        engine.agent_connected(spec.agent_id, T0)
+    with_agents = tracemalloc.get_traced_memory()[0]
+    for spec in agents:
+        engine.set_presence(spec.agent_id, Presence.AWAY, "bench", T0)
+    gc.collect()
+    before_contacts = tracemalloc.get_traced_memory()[0]
+    for request in contacts:
+        engine.enqueue(request, T0)
+    with_contacts = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    # Requests are built by the adapter before the engine sees them; they are counted as part of a waiting contact.
+    return (with_agents - base) / len(agents), (with_contacts - before_contacts) / len(contacts)
+
+
+def run(quick: bool) -> dict[str, float]:
+    size = Size(agents=1_000, contacts=10_000) if quick else Size(agents=10_000, contacts=100_000)
+    rng = random.Random(SEED)
+    progress(f"router_core: building {size.agents:,} agents, {len(SKILLS)} skills, {len(LANGUAGES)} languages")
+    agents = make_agents(rng, size.agents)
+    contacts = make_contacts(rng, size.contacts, agents)
+    engine = RoutingEngine(bench_policy())
+    sim = Simulation(engine, rng)
+    for spec in agents:
+        sim.timed(False, engine.upsert_agent, spec, sim.now)
+        sim.timed(False, engine.agent_connected, spec.agent_id, sim.now)
+    # Arrivals at about the fleet's service rate, so queues form and drain while capacity churns.
+    total_slots = sum(sum(spec.capacity.values()) for spec in agents)
+    arrival_gap = 150.0 / total_slots / 0.9
+    progress(f"router_core: routing {size.contacts:,} contacts ({1 / arrival_gap:,.0f}/s virtual arrivals)")
+    started = time.perf_counter()
+    for index, request in enumerate(contacts):
+        sim.run_until(sim.now + arrival_gap)
+        arriving = replace(request, received_at=sim.now)
+        sim.react(sim.timed(True, engine.enqueue, arriving, sim.now))
+        if (index + 1) % (size.contacts // 10) == 0:
+            waiting = sum(view.waiting for view in engine.queue_stats(sim.now))
+            progress(
+                f"router_core: {index + 1:,} contacts, {sim.assigned:,} assigned, {sim.completed:,} completed, "
+                f"{waiting:,} waiting, {len(sim.latencies_us) / sim.engine_s:,.0f} decisions/s so far"
+            )
+    sim.run_until(sim.now + 120.0)
+    wall = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    progress(f"router_core: {wall:.1f} s wall, {sim.engine_s:.1f} s in the engine; measuring memory")
+    per_agent, per_contact = measure_memory(size)
+    return {
+        "decisions_per_s": len(sim.latencies_us) / sim.engine_s,
+        "decision_p50_us": percentile(sim.latencies_us, 0.50),
+        "decision_p99_us": percentile(sim.latencies_us, 0.99),
+        "rss_mb": rss_mb,
+        "bytes_per_agent": per_agent,
+        "bytes_per_waiting_contact": per_contact,
+    }
+
+
+if __name__ == "__main__":
+    main("router_core", run)
