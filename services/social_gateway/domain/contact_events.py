@@ -36,10 +36,10 @@ def event_id(message: InboundMessage) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"event:{message.dedupe_key}"))
 
 
-def to_contact_event(message: InboundMessage, received_at_s: float, rules: QueueRules) -> contact_pb2.ContactEvent:
+def to_contact_event(message: InboundMessage, received_at_ns: int, rules: QueueRules) -> contact_pb2.ContactEvent:
     language = detect_language(message.text, message.language_hint)
     received_at = Timestamp()
-    received_at.FromNanoseconds(int(received_at_s * 1e9))
+    received_at.FromNanoseconds(received_at_ns)
     identity = event_id(message)
     return contact_pb2.ContactEvent(
         event_id=identity,

@@ -62,16 +62,16 @@ def hashed(value: str) -> str:
 
 class WebhookIntake:
     def __init__(
-        self, sink: ContactSink, seen: SeenMessages, rules: QueueRules, clock: Callable[[], float] = time.time
+        self, sink: ContactSink, seen: SeenMessages, rules: QueueRules, clock_ns: Callable[[], int] = time.time_ns
     ) -> None:
         self._sink = sink
         self._seen = seen
         self._rules = rules
-        self._clock = clock
+        self._clock_ns = clock_ns
 
     def accept(self, normalized: Normalized) -> IntakeOutcome:
         """Publish every new message of one delivery; returns only once Kafka acknowledged all of them."""
-        received_at = self._clock()
+        received_at_ns = self._clock_ns()
         by_key = {message.dedupe_key: message for message in normalized.messages}
         claimed = self._seen.claim([message.dedupe_key for message in normalized.messages])
         pending: list[PendingAck] = []
@@ -81,7 +81,7 @@ class WebhookIntake:
                 with tracer.start_as_current_span(f"{message.platform.value} message") as span:
                     span.set_attribute("messaging.message.id", hashed(key))
                     span.set_attribute("social.platform", message.platform.value)
-                    event = to_contact_event(message, received_at, self._rules)
+                    event = to_contact_event(message, received_at_ns, self._rules)
                     span.set_attribute("contact.id", event.contact_id)
                     span.set_attribute("contact.queue", event.queue)
                     span.set_attribute("contact.language", event.language)
@@ -100,5 +100,5 @@ class WebhookIntake:
     def reject(self, source: str, reason: str, raw: bytes, details: dict[str, str]) -> None:
         """A signed but malformed body: keep it on the dead-letter topic, with the reason, for a human to look at."""
         letter = contact_pb2.DeadLetter(source=source, reason=reason, raw=raw, details=details)
-        letter.received_at.FromNanoseconds(int(self._clock() * 1e9))
+        letter.received_at.FromNanoseconds(self._clock_ns())
         self._sink.dead_letter(letter)
