@@ -157,7 +157,7 @@ def send_demo_webhooks(port: int) -> int:
 
 def demo_agent_ids() -> list[str]:
     document = yaml.safe_load((REPO_ROOT / "config" / "demo_agents.yaml").read_text())
-    return [str(agent["agent_id"]) for agent in document["agents"]]
+    return [str(agent["id"]) for agent in document["agents"]]
 
 
 def start_agents(router_port: int, agent_ids: list[str], log_dir: Path) -> list[subprocess.Popen[bytes]]:
