@@ -8,7 +8,7 @@ import pytest
 
 from contactrouting.v1 import agent_pb2, contact_pb2, skills_pb2
 
-from .service import RunningSkills, admin, read_profiles, versions_by_agent
+from ..service import RunningSkills, admin, read_profiles, versions_by_agent
 
 pytestmark = pytest.mark.integration
 
