@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import structlog
 
 from contactrouting.kafka_io import ProtoProducer
+from contactrouting.language import warm_up
 from services.email_gateway.adapters.health_http import HealthServer
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher
 from services.email_gateway.adapters.smtp_server import InboundHandler, InboundSmtpServer
+from services.email_gateway.adapters.sqlite_threads import ThreadStore
 from services.email_gateway.config import EmailGatewaySettings, load_gateway_config
 from services.email_gateway.intake import MailIntake
 
@@ -33,7 +35,8 @@ class EmailGateway:
         )
         # Wait a little past the delivery timeout so the producer's own verdict decides between 250 and 451.
         publisher = ContactPublisher(self._producer, timeout_s=settings.email_publish_timeout_s + 1)
-        intake = MailIntake(directory, publisher, source="email_gateway.smtp")
+        self._threads = ThreadStore(settings.data_dir / "email_gateway.db")
+        intake = MailIntake(directory, publisher, self._threads, source="email_gateway.smtp")
         # Each worker holds one SMTP transaction while it waits for Kafka's ack; 32 keeps many senders moving.
         self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="smtp-intake")
         self._smtp = InboundSmtpServer(
@@ -46,6 +49,7 @@ class EmailGateway:
         self._settings = settings
 
     def start(self) -> None:
+        warm_up()
         self._health.start()
         self._smtp.start()
         self._ready.set()
@@ -59,5 +63,6 @@ class EmailGateway:
         self._workers.shutdown(wait=True)
         self._producer.flush(timeout_s=5)
         self._producer.close(timeout_s=2)
+        self._threads.close()
         self._health.stop()
         log.info("service_stopped")

@@ -19,10 +19,19 @@ from opentelemetry.trace import Status, StatusCode
 from contactrouting.language import detect_language
 from contactrouting.v1 import contact_pb2
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher, PublishFailed
+from services.email_gateway.adapters.sqlite_threads import ThreadStore
+from services.email_gateway.domain.acknowledgement import acknowledgement_text, is_automatic
 from services.email_gateway.domain.addresses import customer_id_for
 from services.email_gateway.domain.mailboxes import Mailbox, MailboxDirectory
 from services.email_gateway.domain.parsing import ParsedMail, UnparseableMail, parse_mail
 from services.email_gateway.domain.replies import split_reply
+from services.email_gateway.domain.threads import (
+    Conversation,
+    dedupe_key,
+    new_reference_tag,
+    reference_tag_in,
+    referenced_ids,
+)
 
 log = structlog.get_logger()
 tracer = trace.get_tracer(__name__)
@@ -49,15 +58,17 @@ class MailIntake:
         self,
         directory: MailboxDirectory,
         publisher: ContactPublisher,
+        threads: ThreadStore,
         source: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._directory = directory
         self._publisher = publisher
+        self._threads = threads
         self._source = source
         self._clock = clock
 
-    def receive(self, raw: bytes, recipients: Sequence[str]) -> IntakeResult:
+    def receive(self, raw: bytes, recipients: Sequence[str], envelope_sender: str | None = None) -> IntakeResult:
         """`recipients` are the envelope (or To) addresses; the first configured one is the mailbox."""
         with tracer.start_as_current_span("email receive", kind=trace.SpanKind.SERVER) as span:
             span.set_attribute("messaging.system", "email")
@@ -67,13 +78,19 @@ class MailIntake:
                 return self._dead_letter(raw, "no configured mailbox among the recipients", "", span)
             span.set_attribute("email.mailbox", mailbox.address)
             try:
-                parsed = parse_mail(raw)
-                event = self._contact_event(parsed, mailbox)
+                mail = parse_mail(raw)
             except UnparseableMail as error:
                 return self._dead_letter(raw, str(error), mailbox.address, span)
             except Exception as error:  # the service never crashes on input, whatever the parser meets
                 log.exception("mail_parse_crashed", mailbox=mailbox.address)
                 return self._dead_letter(raw, f"cannot parse: {type(error).__name__}", mailbox.address, span)
+            key = dedupe_key(mail)
+            if (earlier := self._threads.contact_for(key)) is not None:
+                span.set_attribute("email.duplicate", True)
+                log.info("mail_duplicate_ignored", mailbox=mailbox.address, contact_id=earlier)
+                return IntakeResult(Outcome.DUPLICATE, contact_id=earlier)
+            conversation, is_new = self._conversation_for(mail)
+            event = self._contact_event(mail, mailbox, conversation)
             span.set_attribute("contact.id", event.contact_id)
             span.set_attribute("conversation.id", event.conversation_id)
             try:
@@ -82,30 +99,46 @@ class MailIntake:
                 span.set_status(Status(StatusCode.ERROR, str(error)))
                 log.warning("contact_publish_failed", mailbox=mailbox.address, error=str(error))
                 return IntakeResult(Outcome.DEFERRED, str(error))
+            self._threads.record(conversation, key, event.contact_id)
+            if is_new and mailbox.auto_acknowledge and not is_automatic(mail, envelope_sender, self._directory):
+                self._publisher.publish_outbound(self._acknowledgement(event, mailbox, conversation))
             log.info(
                 "contact_received",
                 mailbox=mailbox.address,
                 contact_id=event.contact_id,
                 conversation_id=event.conversation_id,
+                new_conversation=is_new,
                 language=event.language,
                 queue=event.queue,
                 attachments=len(event.attachments),
             )
             return IntakeResult(Outcome.ACCEPTED, contact_id=event.contact_id)
 
-    def _contact_event(self, mail: ParsedMail, mailbox: Mailbox) -> contact_pb2.ContactEvent:
+    def _conversation_for(self, mail: ParsedMail) -> tuple[Conversation, bool]:
+        """(conversation, is_new): by References/In-Reply-To, then by the subject's reference tag."""
+        known = self._threads.by_message_ids(referenced_ids(mail))
+        if known is None and (tag := reference_tag_in(mail.subject)) is not None:
+            known = self._threads.by_tag(tag)
+        if known is not None:
+            return known, False
+        tag = new_reference_tag()
+        while self._threads.tag_taken(tag):
+            tag = new_reference_tag()
+        return Conversation(str(uuid.uuid4()), tag), True
+
+    def _contact_event(
+        self, mail: ParsedMail, mailbox: Mailbox, conversation: Conversation
+    ) -> contact_pb2.ContactEvent:
         reply = split_reply(mail.text)
         rule_text = f"{mail.subject}\n{reply.new_text}"
         language = detect_language(rule_text)
         hint = self._directory.hint_for(mailbox, rule_text)
-        received_at = Timestamp()
-        received_at.FromNanoseconds(int(self._clock() * 1e9))
         return contact_pb2.ContactEvent(
             event_id=str(uuid.uuid4()),
             contact_id=str(uuid.uuid4()),
-            conversation_id=str(uuid.uuid4()),
+            conversation_id=conversation.conversation_id,
             channel=contact_pb2.CHANNEL_EMAIL,
-            received_at=received_at,
+            received_at=self._now(),
             customer=contact_pb2.Customer(
                 customer_id=customer_id_for(mail.from_address),
                 handle=mail.from_address,
@@ -131,16 +164,33 @@ class MailIntake:
             source=contact_pb2.SourceRef(
                 mailbox=mailbox.address,
                 platform_message_id=mail.message_id,
+                thread_id=conversation.reference_tag,
                 references=[*mail.references, *(m for m in mail.in_reply_to if m not in mail.references)],
             ),
         )
 
+    def _acknowledgement(
+        self, event: contact_pb2.ContactEvent, mailbox: Mailbox, conversation: Conversation
+    ) -> contact_pb2.OutboundMessage:
+        text = acknowledgement_text(event.language, conversation.reference_tag, mailbox.response_time, event.subject)
+        return contact_pb2.OutboundMessage(
+            message_id=str(uuid.uuid4()),
+            contact_id=event.contact_id,
+            conversation_id=event.conversation_id,
+            channel=contact_pb2.CHANNEL_EMAIL,
+            customer=event.customer,
+            subject=text.subject,
+            body_text=text.body,
+            language=event.language,
+            in_reply_to=event.source,
+            created_at=self._now(),
+            kind=contact_pb2.OUTBOUND_KIND_AUTO_ACKNOWLEDGEMENT,
+        )
+
     def _dead_letter(self, raw: bytes, reason: str, mailbox: str, span: trace.Span) -> IntakeResult:
         span.set_status(Status(StatusCode.ERROR, reason))
-        received_at = Timestamp()
-        received_at.FromNanoseconds(int(self._clock() * 1e9))
         letter = contact_pb2.DeadLetter(
-            source=self._source, reason=reason, raw=raw, received_at=received_at, details={"mailbox": mailbox}
+            source=self._source, reason=reason, raw=raw, received_at=self._now(), details={"mailbox": mailbox}
         )
         try:
             self._publisher.publish_dead_letter(letter)
@@ -149,3 +199,8 @@ class MailIntake:
             return IntakeResult(Outcome.DEFERRED, str(error))
         log.warning("mail_dead_lettered", mailbox=mailbox, reason=reason, size_bytes=len(raw))
         return IntakeResult(Outcome.REJECTED, reason)
+
+    def _now(self) -> Timestamp:
+        stamp = Timestamp()
+        stamp.FromNanoseconds(int(self._clock() * 1e9))
+        return stamp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import smtplib
 import time
 import uuid
@@ -66,13 +67,14 @@ def test_plain_mail_becomes_exactly_one_contact_event(gateway: RunningGateway) -
     assert event.body_text == "Dobar dan, imam problem s računom za ovaj mjesec. Molim vas pomoć."
     assert event.quoted_text == ""
     assert event.language == "hr"
-    assert event.language_confidence > 0.5
+    assert 0.5 < event.language_confidence <= 1.0
     assert list(event.attachments) == []
     assert event.queue == "general"
     assert list(event.required_skills) == []
     assert event.priority == 0
+    assert re.fullmatch(r"[A-HJ-NP-Z2-9]{6}", event.source.thread_id)  # the reference tag of a new conversation
     assert event.source == contact_pb2.SourceRef(
-        mailbox="support@example.com", platform_message_id=f"<{token}@example.net>"
+        mailbox="support@example.com", platform_message_id=f"<{token}@example.net>", thread_id=event.source.thread_id
     )
     assert event.language_hint == "" and not event.is_edit
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import structlog
+from google.protobuf.message import Message
 from kafka.errors import KafkaError
 
 from contactrouting.kafka_io import ProtoProducer
-from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_INBOUND
+from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_INBOUND, CONTACTS_OUTBOUND
 from contactrouting.v1 import contact_pb2
+
+log = structlog.get_logger()
 
 
 class PublishFailed(RuntimeError):
@@ -24,7 +28,12 @@ class ContactPublisher:
     def publish_dead_letter(self, letter: contact_pb2.DeadLetter) -> None:
         self._publish(CONTACTS_DEADLETTER, None, letter)
 
-    def _publish(self, topic: str, key: str | None, message: contact_pb2.ContactEvent | contact_pb2.DeadLetter) -> None:
+    def publish_outbound(self, message: contact_pb2.OutboundMessage) -> None:
+        """Fire and forget: the contact is already safe, a lost acknowledgement is only logged."""
+        future = self._producer.publish(CONTACTS_OUTBOUND, message.conversation_id, message)
+        future.add_errback(lambda error: log.warning("outbound_publish_failed", error=type(error).__name__))
+
+    def _publish(self, topic: str, key: str | None, message: Message) -> None:
         try:
             self._producer.publish_and_wait(topic, key, message, timeout_s=self._timeout_s)
         except KafkaError as error:

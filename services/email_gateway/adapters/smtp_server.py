@@ -49,7 +49,9 @@ class InboundHandler:
             raw = raw.encode("utf-8", errors="surrogateescape")
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self._workers, self._intake.receive, raw, list(envelope.rcpt_tos))
+            result = await loop.run_in_executor(
+                self._workers, self._intake.receive, raw, list(envelope.rcpt_tos), envelope.mail_from
+            )
         except Exception:
             log.exception("smtp_data_failed")
             return "451 4.3.0 Internal error, please retry later"

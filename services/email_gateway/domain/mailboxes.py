@@ -54,8 +54,8 @@ class MailboxDirectory:
         self._mailboxes = {mailbox.address.lower(): mailbox for mailbox in mailboxes}
         self._rules = tuple(rules)
 
-    def __contains__(self, address: str) -> bool:
-        return address.lower() in self._mailboxes
+    def __contains__(self, address: object) -> bool:
+        return isinstance(address, str) and address.lower() in self._mailboxes
 
     def get(self, address: str) -> Mailbox | None:
         return self._mailboxes.get(address.lower())
