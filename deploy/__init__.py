@@ -1,0 +1,1 @@
+"""Container image, Kubernetes manifests and their offline validation (`python -m deploy.validate`)."""

@@ -1,0 +1,224 @@
+"""Do the manifests run the services the way the services read their settings? Ports, probes, env, config files.
+
+Every finding names the workload and the setting, so a renamed variable or a moved port fails here, not in a pod.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from contactrouting.config import ServiceSettings
+from deploy.contract import (
+    CONTRACTS,
+    ServiceContract,
+    default_env,
+    env_names,
+    isolated_settings,
+    load_with,
+    settings_class,
+)
+from deploy.manifest import EnvVar, Manifest, Problem, container_port, containers, pod_labels, pod_spec
+
+BIND_ALL = ("0.0.0.0", "::")
+# Values that must come from a Secret, never from a literal or a ConfigMap.
+SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|API_KEY)$")
+ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def check_services(manifest: Manifest, strict: bool = True) -> list[Problem]:
+    """All services of the contract; with strict, a service without a settings class is itself a problem."""
+    problems: list[Problem] = []
+    for contract in CONTRACTS:
+        settings = settings_class(contract)
+        if settings is None and strict:
+            problems.append(manifest.problem(contract.module, "defines no ServiceSettings subclass to compare with"))
+        problems.extend(check_service(manifest, contract, settings))
+    return problems
+
+
+def check_service(
+    manifest: Manifest, contract: ServiceContract, settings: type[ServiceSettings] | None
+) -> list[Problem]:
+    workload = manifest.workload(contract.workload)
+    if workload is None:
+        return [manifest.problem(contract.workload, "no Deployment or StatefulSet runs this service")]
+    container = next(iter(containers(workload)))
+    where = f"{workload['kind']}/{contract.workload}"
+    env = manifest.env(container)
+    known = set(env_names(settings)) if settings else set(contract.brief_env)
+    problems = [manifest.problem(where, message) for message in _command(container, contract)]
+    files = manifest.mounted_files(pod_spec(workload), container)
+    config_refs = _config_references(contract, env, files, settings)
+
+    for name, var in sorted(env.items()):
+        if name not in known and name not in config_refs:
+            problems.append(manifest.problem(where, f"sets {name}, which {contract.module} never reads"))
+        if SECRET_NAME.search(name) and var.source != "secret":
+            problems.append(manifest.problem(where, f"{name} must come from a Secret, not a {var.source}"))
+    for name in sorted(config_refs - set(env)):
+        problems.append(manifest.problem(where, f"the config file references ${{{name}}}, which the pod does not set"))
+
+    def value(name: str) -> str | None:
+        if name in env:
+            return env[name].value
+        return None if settings is None else str(default_env(settings, name))
+
+    problems += [manifest.problem(where, message) for message in _ports(container, contract, value)]
+    problems += [manifest.problem(where, message) for message in _probes(container, contract, value)]
+    for name in contract.bind_host_env:
+        if value(name) not in BIND_ALL:
+            problems.append(
+                manifest.problem(where, f"{name}={value(name)} listens only inside the pod: set it to 0.0.0.0")
+            )
+    problems += [manifest.problem(where, message) for message in _config_files(contract, env, files, value)]
+    if settings is not None:
+        problems += [manifest.problem(where, message) for message in _validate_settings(settings, env)]
+    problems += _services(manifest, workload, container)
+    return problems
+
+
+def _command(container: dict[str, Any], contract: ServiceContract) -> Iterator[str]:
+    argv = [*(container.get("command") or []), *(container.get("args") or [])]
+    expected = ["python", "-m", contract.module]
+    if argv != expected:
+        yield f"runs {argv}, expected {expected}"
+
+
+def _ports(container: dict[str, Any], contract: ServiceContract, value: Any) -> Iterator[str]:
+    declared = {port.get("name"): port["containerPort"] for port in container.get("ports") or []}
+    for port_name, env_name in contract.port_env.items():
+        wanted = value(env_name)
+        if port_name not in declared:
+            yield f"declares no container port named {port_name!r} for {env_name}"
+        elif wanted is None or str(declared[port_name]) != str(wanted):
+            yield f"container port {port_name}={declared[port_name]} but {env_name}={wanted}"
+        if str(wanted) == "0":
+            yield f"{env_name}=0 picks a random port (or disables it): nothing could reach it"
+    for port_name in declared.keys() - contract.port_env.keys():
+        yield f"container port {port_name!r} matches no setting of {contract.module}"
+
+
+def _probes(container: dict[str, Any], contract: ServiceContract, value: Any) -> Iterator[str]:
+    probe = contract.probe
+    wanted = value(probe.port_env)
+    for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+        spec = container.get(kind)
+        if spec is None:
+            if kind != "startupProbe":
+                yield f"has no {kind}"
+            continue
+        handler = spec.get(probe.kind if probe.kind == "grpc" else "httpGet")
+        if handler is None:
+            yield f"{kind} must be a {probe.kind} probe"
+            continue
+        port = container_port(container, handler["port"])
+        if port is None or str(port) != str(wanted):
+            yield f"{kind} probes port {handler['port']} but {probe.port_env}={wanted}"
+        if probe.kind == "grpc" and kind != "livenessProbe" and handler.get("service") != probe.service:
+            yield f"{kind} asks health of {handler.get('service')!r}, expected {probe.service!r}"
+        if probe.kind == "http":
+            path = probe.readiness_path if kind == "readinessProbe" else probe.liveness_path
+            if handler.get("path") != path:
+                yield f"{kind} requests {handler.get('path')}, expected {path}"
+
+
+def _config_references(
+    contract: ServiceContract, env: dict[str, EnvVar], files: dict[str, str | None], settings: Any
+) -> set[str]:
+    """`${NAME}` references inside the service's mounted config files (filled from env at load time)."""
+    names: set[str] = set()
+    for env_name in contract.config_files:
+        path = env[env_name].value if env_name in env else (str(default_env(settings, env_name)) if settings else None)
+        content = files.get(path or "")
+        if content:
+            names.update(_references(content))
+    return names
+
+
+def _references(content: str) -> set[str]:
+    """`${NAME}` in the parsed values (comments do not count), as the services expand them."""
+    try:
+        document = yaml.safe_load(content)
+    except yaml.YAMLError:
+        return set()
+    found: set[str] = set()
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.update(ENV_REFERENCE.findall(item))
+        elif isinstance(item, dict):
+            pending.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
+
+
+def _config_files(
+    contract: ServiceContract, env: dict[str, EnvVar], files: dict[str, str | None], value: Any
+) -> Iterator[str]:
+    for env_name, loader in contract.config_files.items():
+        path = value(env_name)
+        if path not in files:
+            yield f"{env_name}={path} is not a file of any mounted ConfigMap"
+            continue
+        content = files[path]
+        if content is None:
+            continue
+        placeholders = {name: "placeholder-value" for name in _references(content)}
+        known = {name: var.value for name, var in env.items() if var.value}
+        try:
+            with tempfile.TemporaryDirectory() as directory, _environment({**placeholders, **known}):
+                file = Path(directory) / Path(path).name
+                file.write_text(content, encoding="utf-8")
+                load_with(loader)(file)
+        except (Exception, SystemExit) as error:
+            yield f"{env_name}: the service's own loader rejects {path}: {error}"
+
+
+def _validate_settings(settings: type[ServiceSettings], env: dict[str, EnvVar]) -> Iterator[str]:
+    names = env_names(settings)
+    values = {name: var.value for name, var in env.items() if name in names and var.value is not None}
+    try:
+        isolated_settings(settings, values)
+    except ValidationError as error:
+        for problem in error.errors():
+            variable = "_".join(str(part) for part in problem["loc"]).upper() or "<settings>"
+            yield f"{settings.__name__} rejects {variable}: {problem['msg']}"
+
+
+def _services(manifest: Manifest, workload: dict[str, Any], container: dict[str, Any]) -> list[Problem]:
+    labels = pod_labels(workload)
+    problems = []
+    for service in manifest.of_kind("Service"):
+        selector = service["spec"].get("selector") or {}
+        if not selector or any(labels.get(key) != value for key, value in selector.items()):
+            continue
+        for port in service["spec"].get("ports") or []:
+            target = port.get("targetPort", port["port"])
+            if container_port(container, target) is None:
+                problems.append(manifest.problem(service, f"targetPort {target} is no port of {workload['kind']}"))
+    return problems
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
