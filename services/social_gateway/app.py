@@ -11,7 +11,7 @@ from kafka.errors import KafkaError
 from contactrouting.kafka_io import ProtoProducer
 from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
 from services.social_gateway.adapters.http_api import WebhookFrontDoor, create_http_app
-from services.social_gateway.adapters.kafka_sink import KafkaContactSink
+from services.social_gateway.adapters.kafka_sink import KafkaContactSink, RenewableProducer
 from services.social_gateway.adapters.meta_routes import meta_router
 from services.social_gateway.adapters.telegram_routes import telegram_router
 from services.social_gateway.adapters.webhook_pipeline import WebhookPipeline
@@ -36,23 +36,23 @@ class SocialGateway:
             raise DemoSecretsRefused(f"demo secrets outside DEMO_MODE: {', '.join(demo_secrets)}")
         self._settings = settings
         self._config = config
-        self._producer: ProtoProducer | None = None
+        self._producers: RenewableProducer | None = None
         self._seen: SqliteSeenMessages | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> bool:
         """Connect to Kafka (waiting for it if needed) and open the HTTP port; False if stopped first."""
-        producer = self._connect_producer(stop)
-        if producer is None:
+        producers = self._connect_producer(stop)
+        if producers is None:
             return False
-        self._producer = producer
+        self._producers = producers
         limits = self._config.limits
         self._seen = SqliteSeenMessages(
             self._settings.data_dir / "social_gateway" / "published.sqlite3", limits.dedupe_retention_days * 86400
         )
         intake = WebhookIntake(
-            KafkaContactSink(producer, limits.publish_timeout_s), self._seen, self._config.queue_rules()
+            KafkaContactSink(producers, limits.publish_timeout_s), self._seen, self._config.queue_rules()
         )
         front_door = WebhookFrontDoor(
             WebhookPipeline(intake), RateLimiter(limits.rate_per_s, limits.rate_burst), limits.max_body_bytes
@@ -94,21 +94,25 @@ class SocialGateway:
         if self._server is not None and self._server_thread is not None:
             self._server.should_exit = True
             self._server_thread.join(timeout=15)
-        if self._producer is not None:
-            self._producer.flush(timeout_s=5)
-            self._producer.close()
+        if self._producers is not None:
+            self._producers.flush(timeout_s=5)
+            self._producers.close()
         if self._seen is not None:
             self._seen.close()
         log.info("service_stopped")
 
-    def _connect_producer(self, stop: threading.Event) -> ProtoProducer | None:
+    def _connect_producer(self, stop: threading.Event) -> RenewableProducer | None:
+        def connect() -> ProtoProducer:
+            # max_block bounds a send while the broker is unreachable, so the webhook answers 503 in time.
+            return ProtoProducer(
+                self._settings,
+                client_id="social-gateway",
+                max_block_ms=int(self._config.limits.publish_timeout_s * 1000),
+            )
+
         while not stop.is_set():
             try:
-                return ProtoProducer(
-                    self._settings,
-                    client_id="social-gateway",
-                    max_block_ms=int(self._config.limits.publish_timeout_s * 1000),
-                )
+                return RenewableProducer(connect)
             except KafkaError as error:
                 log.warning("kafka_unavailable", error=type(error).__name__, retry_in_s=_KAFKA_RETRY_S)
                 stop.wait(_KAFKA_RETRY_S)
