@@ -7,7 +7,7 @@ import json
 import pytest
 
 from services.journey.adapters.report import duration, render_json, render_text
-from services.journey.domain import build_journey
+from services.journey.domain import SpanSummary, build_journey
 
 from .scenario import BASE, offered_timed_out_reoffered_accepted_completed
 
@@ -68,3 +68,32 @@ def test_json_has_iso_instants_and_second_durations() -> None:
 )
 def test_duration(seconds: float | None, shown: str) -> None:
     assert duration(seconds) == shown
+
+
+def test_text_shows_the_trace_as_a_tree() -> None:
+    def span(span_id: str, parent: str, service: str, name: str, offset_s: float) -> SpanSummary:
+        return SpanSummary("t1", span_id, parent or None, service, name, BASE + offset_s, 0.002, "UNSET", "c-1", "")
+
+    spans = [
+        span("s1", "", "email_gateway", "email receive", 0.0),
+        span("s2", "s1", "email_gateway", "contacts.inbound publish", 0.01),
+        span("s3", "s2", "router", "router enqueue", 0.1),
+        span("s4", "s3", "router", "router offer", 12.5),
+    ]
+
+    text = render_text(build_journey("c-1", [], spans, NOW))
+
+    assert text.splitlines()[2:] == [
+        "contact c-1 · conversation - · received",
+        "  SLA: no target",
+        "  time to first offer - · time to accept - · handle time -",
+        "",
+        "  time                         +prev    +total  step              details",
+        "  2026-11-18T11:06:40.000Z              0.000s  received",
+        "",
+        "  trace t1: 4 spans (email_gateway, router)",
+        "      +0.000s  email_gateway: email receive (0.002s)",
+        "      +0.010s    email_gateway: contacts.inbound publish (0.002s)",
+        "      +0.100s      router: router enqueue (0.002s)",
+        "       +12.5s        router: router offer (0.002s)",
+    ]

@@ -156,5 +156,6 @@ def test_a_contact_known_only_from_spans_is_received_but_not_routed() -> None:
     (contact,) = build_journey("conv-c-1", [], spans, NOW).contacts
 
     assert (contact.contact_id, contact.state, contact.received_at) == ("c-1", "received", BASE + 5)
+    assert (contact.conversation_id, contact.channel) == ("conv-c-1", "")
     assert [step.kind for step in contact.steps] == ["received"]
     assert contact.sla is None

@@ -127,7 +127,7 @@ def _trace_lines(contact: ContactJourney) -> list[str]:
     for span in contact.spans:
         indent = "  " * depth[span.span_id]
         lines.append(
-            f"    +{duration(span.start - origin):>8}  {indent}{span.service}: {span.name} "
+            f"    {'+' + duration(span.start - origin):>9}  {indent}{span.service}: {span.name} "
             f"({duration(span.duration_s)}{', ' + span.status if span.status == 'ERROR' else ''})"
         )
     return lines

@@ -213,10 +213,12 @@ def _kind(value: int) -> str:
 
 
 def _channel(value: int) -> str:
+    if not value:
+        return ""
     try:
         return contact_pb2.Channel.Name(value).removeprefix("CHANNEL_").lower()  # type: ignore[arg-type]
     except ValueError:
-        return "unspecified"
+        return f"channel_{value}"
 
 
 def _seconds(stamp: Timestamp) -> float | None:
