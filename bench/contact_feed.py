@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import queue
 import smtplib
 import threading
 import time
@@ -91,17 +92,54 @@ def _meta_body(tag: str, index: int) -> bytes:
     ).encode()
 
 
-def _mail_worker(target: FeedTarget, schedule: _Schedule, log: StepLog, lock: threading.Lock) -> None:
-    smtp: smtplib.SMTP | None = None
-    try:
+class ContactFeed:
+    """Keeps its SMTP sessions and HTTP connections across steps: connecting is the client's cost, not the
+    platform's, and would otherwise eat the load generator's CPU at every step."""
+
+    def __init__(self, target: FeedTarget, workers_per_channel: int) -> None:
+        self.target = target
+        self.workers = workers_per_channel
+        self._smtp_sessions: queue.SimpleQueue[smtplib.SMTP] = queue.SimpleQueue()
+        limits = httpx.Limits(max_connections=workers_per_channel, max_keepalive_connections=workers_per_channel)
+        self._http = httpx.Client(timeout=30, limits=limits)
+        self._webhook_url = f"http://127.0.0.1:{target.webhook_port}/webhooks/meta"
+
+    def close(self) -> None:
+        self._http.close()
+        while not self._smtp_sessions.empty():
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp_sessions.get().quit()
+
+    def run(self, rate: float, seconds: float) -> StepLog:
+        """Sends rate*seconds contacts at `rate` per second in all, half mail, half webhooks; blocks until done."""
+        count = max(2, round(rate * seconds))
+        prefix = uuid.uuid4().hex[:3]
+        log, lock = StepLog(), threading.Lock()
+        # A schedule per channel at half the rate: a slow channel cannot hold up the other.
+        jobs: list[tuple[Callable[[_Schedule, StepLog, threading.Lock], None], _Schedule]] = [
+            (self._mail_worker, _Schedule(rate / 2, count // 2, prefix + "a")),
+            (self._webhook_worker, _Schedule(rate / 2, count - count // 2, prefix + "b")),
+        ]
+        threads = [
+            threading.Thread(target=work, args=(schedule, log, lock), daemon=True)
+            for work, schedule in jobs
+            for _ in range(self.workers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return log
+
+    def _mail_worker(self, schedule: _Schedule, log: StepLog, lock: threading.Lock) -> None:
+        smtp: smtplib.SMTP | None = None
         while (item := schedule.take()) is not None:
             _, tag = item
             sender, message = _mail(tag)
             sent_ns = time.time_ns()
             try:
                 if smtp is None:
-                    smtp = smtplib.SMTP("127.0.0.1", target.smtp_port, timeout=30)
-                    smtp.ehlo("bench.example.net")
+                    smtp = self._smtp_session()
                 smtp.mail(sender)
                 smtp.rcpt(MAILBOX)
                 sent_ns = time.time_ns()
@@ -110,23 +148,26 @@ def _mail_worker(target: FeedTarget, schedule: _Schedule, log: StepLog, lock: th
             except (smtplib.SMTPException, OSError) as error:
                 reason, smtp = f"smtp_{type(error).__name__}", None
             _record(log, lock, tag, sent_ns, reason)
-    finally:
         if smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
+            self._smtp_sessions.put(smtp)
 
+    def _smtp_session(self) -> smtplib.SMTP:
+        if not self._smtp_sessions.empty():
+            return self._smtp_sessions.get()
+        smtp = smtplib.SMTP("127.0.0.1", self.target.smtp_port, timeout=30)
+        smtp.ehlo("bench.example.net")
+        return smtp
 
-def _webhook_worker(target: FeedTarget, schedule: _Schedule, log: StepLog, lock: threading.Lock) -> None:
-    url = f"http://127.0.0.1:{target.webhook_port}/webhooks/meta"
-    with httpx.Client(timeout=30) as client:
+    def _webhook_worker(self, schedule: _Schedule, log: StepLog, lock: threading.Lock) -> None:
+        secret = self.target.meta_app_secret.encode()
         while (item := schedule.take()) is not None:
             index, tag = item
             body = _meta_body(tag, index)
-            signature = "sha256=" + hmac.new(target.meta_app_secret.encode(), body, hashlib.sha256).hexdigest()
+            signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
             headers = {"content-type": "application/json", "x-hub-signature-256": signature}
             sent_ns = time.time_ns()
             try:
-                status = client.post(url, content=body, headers=headers).status_code
+                status = self._http.post(self._webhook_url, content=body, headers=headers).status_code
                 reason = None if status == 200 else f"http_{status}"
             except httpx.HTTPError as error:
                 reason = f"http_{type(error).__name__}"
@@ -141,27 +182,3 @@ def _record(log: StepLog, lock: threading.Lock, tag: str, sent_ns: int, reason: 
             log.last_ns = max(log.last_ns, sent_ns)
         else:
             log.failures[reason] = log.failures.get(reason, 0) + 1
-
-
-def feed(target: FeedTarget, rate: float, seconds: float, workers_per_channel: int) -> StepLog:
-    """Sends rate*seconds contacts at `rate` per second in all, alternating mail and webhook; blocks until done."""
-    count = max(2, round(rate * seconds))
-    prefix = uuid.uuid4().hex[:4]
-    # Two schedules at half the rate each: mail and webhooks interleave, and a slow channel cannot hold up the other.
-    log, lock = StepLog(), threading.Lock()
-    mail_schedule = _Schedule(rate / 2, count // 2, prefix[:2] + "a" + prefix[3])
-    hook_schedule = _Schedule(rate / 2, count - count // 2, prefix[:2] + "b" + prefix[3])
-    jobs: list[tuple[Callable[..., None], _Schedule]] = [
-        (_mail_worker, mail_schedule),
-        (_webhook_worker, hook_schedule),
-    ]
-    threads = [
-        threading.Thread(target=work, args=(target, schedule, log, lock), daemon=True)
-        for work, schedule in jobs
-        for _ in range(workers_per_channel)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return log

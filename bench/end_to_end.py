@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.broker import BOOTSTRAP_ENV
-from bench.contact_feed import FeedTarget, StepLog, feed
+from bench.contact_feed import ContactFeed, FeedTarget, StepLog
+from bench.cpu_meter import CpuMeter, describe, pid_listening_on
 from bench.platform_under_test import BenchStack, provision_agents, recreate_topics
 from bench.standalone import main, progress
 from bench.stats import percentile, rate
@@ -36,8 +37,8 @@ class Size:
     feeders_per_channel: int
 
 
-FULL = Size(agents=500, think_ms=50, first_rate=20, growth=1.5, step_s=8, drain_s=5, feeders_per_channel=16)
-QUICK = Size(agents=50, think_ms=50, first_rate=20, growth=2.0, step_s=2, drain_s=2, feeders_per_channel=8)
+FULL = Size(agents=500, think_ms=50, first_rate=20, growth=1.5, step_s=8, drain_s=5, feeders_per_channel=32)
+QUICK = Size(agents=50, think_ms=50, first_rate=20, growth=2.0, step_s=2, drain_s=2, feeders_per_channel=24)
 MAX_RATE = 20_000.0
 # A step is kept up with when the client sent at >= 95 % of the rate, >= 99 % of its contacts reached an agent,
 # and their p99 latency stayed under this bound: a backlog growing for a whole step blows through it.
@@ -116,6 +117,7 @@ class StepResult:
     failures: dict[str, int]
     p50_ms: float
     p99_ms: float
+    cpu: dict[str, float]
 
     @property
     def kept_up(self) -> bool:
@@ -131,11 +133,16 @@ class StepResult:
         return (
             f"{self.rate:7.0f}/s: sent {self.sent} at {self.send_rate:.0f}/s, {self.offered} offered to agents, "
             f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms{failed} -> {'ok' if self.kept_up else 'SATURATED'}"
+            f"\n        CPU while sending (% of one core): {describe(self.cpu)}"
         )
 
 
-def run_step(target: FeedTarget, fleet: AgentFleet, step_rate: float, size: Size, seconds: float) -> StepResult:
-    log: StepLog = feed(target, step_rate, seconds, size.feeders_per_channel)
+def run_step(
+    feed: ContactFeed, fleet: AgentFleet, step_rate: float, size: Size, seconds: float, meter: CpuMeter
+) -> StepResult:
+    meter.start()
+    log: StepLog = feed.run(step_rate, seconds)
+    cpu = meter.stop()
     fleet.wait_offers(set(log.sent_ns), size.drain_s)
     latencies = [(fleet.offers_ns[tag] - sent) / 1e6 for tag, sent in log.sent_ns.items() if tag in fleet.offers_ns]
     sent = len(log.sent_ns)
@@ -150,6 +157,7 @@ def run_step(target: FeedTarget, fleet: AgentFleet, step_rate: float, size: Size
         failures=log.failures,
         p50_ms=percentile(padded, 0.50) if padded else float("inf"),
         p99_ms=percentile(padded, 0.99) if padded else float("inf"),
+        cpu=cpu,
     )
 
 
@@ -184,6 +192,7 @@ def run(quick: bool) -> dict[str, float]:
         progress("end_to_end: external broker: topics kept; earlier contacts in them may skew the figures")
     stack = BenchStack(var_dir, bootstrap, size.agents, lambda message: progress(f"end_to_end: {message}"))
     fleet: AgentFleet | None = None
+    feed: ContactFeed | None = None
     try:
         stack.start(load_demo_agents=False)
         fleet = AgentFleet(f"127.0.0.1:{stack.ports.router_grpc}", size, var_dir / "logs" / "agent_fleet.log")
@@ -191,19 +200,24 @@ def run(quick: bool) -> dict[str, float]:
         provision_agents(f"127.0.0.1:{stack.ports.skills_grpc}", fleet.agent_ids)
         fleet.wait_ready(timeout_s=90)
         progress(f"end_to_end: {size.agents} agents available (think time {size.think_ms:.0f} ms)")
-        target = FeedTarget(stack.ports.smtp, stack.ports.webhook, stack.meta_app_secret)
-        warm_up(target, fleet, size)
-        sustained = find_saturation(target, fleet, size)
+        feed = ContactFeed(
+            FeedTarget(stack.ports.smtp, stack.ports.webhook, stack.meta_app_secret), size.feeders_per_channel
+        )
+        meter = CpuMeter(platform_pids(stack, fleet, bootstrap))
+        warm_up(feed, fleet, size)
+        sustained = find_saturation(feed, fleet, size, meter)
         if sustained <= 0:
             raise RuntimeError("the platform did not keep up with the first step")
         settle(fleet, 30)
         at = {}
         for share in (50, 90):
-            step = run_step(target, fleet, sustained * share / 100, size, size.step_s)
+            step = run_step(feed, fleet, sustained * share / 100, size, size.step_s, meter)
             progress(f"end_to_end: at {share} % of saturation: {step.line()}")
             at[share] = step
             settle(fleet, 10)
     finally:
+        if feed is not None:
+            feed.close()
         if fleet is not None:
             fleet.stop()
             progress(f"end_to_end: agent fleet: {fleet.stats or 'no stats'}")
@@ -219,10 +233,10 @@ def run(quick: bool) -> dict[str, float]:
     }
 
 
-def warm_up(target: FeedTarget, fleet: AgentFleet, size: Size) -> None:
+def warm_up(feed: ContactFeed, fleet: AgentFleet, size: Size) -> None:
     """First contacts pay one-off costs (the router's consumer-group join, producers' metadata, connections):
     they are sent and offered before anything is measured."""
-    log = feed(target, 10, 2, size.feeders_per_channel)
+    log = feed.run(10, 2)
     fleet.wait_offers(set(log.sent_ns), 60)
     missing = len(set(log.sent_ns) - fleet.offers_ns.keys())
     if log.failures or missing:
@@ -230,11 +244,21 @@ def warm_up(target: FeedTarget, fleet: AgentFleet, size: Size) -> None:
     progress(f"end_to_end: warm-up: {len(log.sent_ns)} contacts sent and offered")
 
 
-def find_saturation(target: FeedTarget, fleet: AgentFleet, size: Size) -> float:
+def platform_pids(stack: BenchStack, fleet: AgentFleet, bootstrap: str) -> dict[str, int]:
+    pids = {name: service.process.pid for name, service in stack.services.items() if service.process is not None}
+    pids["agent_fleet"] = fleet.process.pid
+    pids["load_client"] = os.getpid()
+    broker = pid_listening_on(f"tcp://{bootstrap}")
+    if broker is not None:
+        pids["broker"] = broker
+    return pids
+
+
+def find_saturation(feed: ContactFeed, fleet: AgentFleet, size: Size, meter: CpuMeter) -> float:
     """Raises the rate step by step until a step is not kept up with; returns the last rate that was."""
     sustained, step_rate = 0.0, size.first_rate
     while step_rate <= MAX_RATE:
-        step = run_step(target, fleet, step_rate, size, size.step_s)
+        step = run_step(feed, fleet, step_rate, size, size.step_s, meter)
         progress(f"end_to_end: step {step.line()}")
         if not step.kept_up:
             break
