@@ -65,6 +65,12 @@ def _identifier() -> LanguageIdentifier:
 
 
 @lru_cache(maxsize=1)
+def _open_identifier() -> LanguageIdentifier:
+    """All 97 py3langid languages, for text that is mostly not in Latin script (Japanese, Greek, Cyrillic…)."""
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@lru_cache(maxsize=1)
 def _tie_breaker() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*dict.fromkeys(_LINGUA_MODEL_FOR.values())).build()
 
@@ -72,6 +78,7 @@ def _tie_breaker() -> LanguageDetector:
 def warm_up() -> None:
     """Load both models now, so the first customer message does not pay for it (lingua takes ~2 s)."""
     _identifier()
+    _open_identifier()
     _tie_breaker().compute_language_confidence_values("dobrý deň")
 
 
@@ -81,14 +88,27 @@ def detect_language(text: str, hint: str = "", min_confidence: float = 0.5) -> D
     normalized_hint = hint.split("-")[0].lower() if hint else ""
     if not cleaned:
         return DetectedLanguage(normalized_hint or UNDETERMINED, 0.0)
-    ranked = {language: float(probability) for language, probability in _identifier().rank(cleaned)}
-    language = max(ranked, key=ranked.__getitem__)
-    confidence = ranked[language]
-    if language in _LINGUA_MODEL_FOR and confidence < _SURE_ENOUGH:
-        language, confidence = _break_tie(cleaned, ranked)
+    language, confidence = _detect(cleaned)
     if confidence < min_confidence and normalized_hint:
         return DetectedLanguage(normalized_hint, confidence)
     return DetectedLanguage(language, confidence)
+
+
+def _detect(text: str) -> tuple[str, float]:
+    if not _mostly_latin(text):
+        language, probability = _open_identifier().classify(text)
+        return str(language), float(probability)
+    ranked = {language: float(probability) for language, probability in _identifier().rank(text)}
+    language = max(ranked, key=ranked.__getitem__)
+    if language in _LINGUA_MODEL_FOR and ranked[language] < _SURE_ENOUGH:
+        return _break_tie(text, ranked)
+    return language, ranked[language]
+
+
+def _mostly_latin(text: str) -> bool:
+    letters = [character for character in text if character.isalpha()]
+    latin = sum(1 for character in letters if character < "\u0250")  # Basic Latin up to Latin Extended-B
+    return latin * 2 >= len(letters)
 
 
 def _break_tie(text: str, ranked: Mapping[str, float]) -> tuple[str, float]:

@@ -75,3 +75,15 @@ def test_order_numbers_tags_and_addresses_do_not_sway_the_verdict() -> None:
     )
     assert detect_language(noisy).language == detect_language(plain).language == "hr"
     assert detect_language(noisy).confidence == pytest.approx(detect_language(plain).confidence)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("注文した商品がまだ届きません。確認をお願いします。", "ja"),
+        ("Здраво, да ли могу да променим адресу испоруке?", "sr"),
+        ("Здравствуйте, у меня не работает приложение.", "ru"),  # noqa: RUF001
+    ],
+)
+def test_text_mostly_outside_latin_script_uses_every_py3langid_language(text: str, language: str) -> None:
+    assert detect_language(text).language == language

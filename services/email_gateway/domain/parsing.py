@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email import errors, policy
 from email.message import EmailMessage, Message
@@ -129,15 +130,14 @@ def _charset_alias(charset: str) -> str:
 
 def _attachments(message: EmailMessage, body_part: Message | None) -> list[AttachmentInfo]:
     found: list[AttachmentInfo] = []
-    for part in message.walk():
-        if part.is_multipart() or part is body_part:
+    for part in _leaf_parts(message):
+        if part is body_part:
             continue
         filename = part.get_filename() or ""
         is_attachment = part.get_content_disposition() == "attachment" or bool(filename)
-        if not is_attachment and part.get_content_maintype() == "text":
+        if not is_attachment and part.get_content_type() in ("text/plain", "text/html"):
             continue  # the other alternative of the body
-        payload = part.get_payload(decode=True)
-        content = payload if isinstance(payload, bytes) else b""
+        content = _content_bytes(part)
         found.append(
             AttachmentInfo(
                 filename=filename,
@@ -147,3 +147,20 @@ def _attachments(message: EmailMessage, body_part: Message | None) -> list[Attac
             )
         )
     return found
+
+
+def _leaf_parts(part: Message) -> Iterator[Message]:
+    """Every non-multipart part; an attached message (a bounce's original, a forward) counts as one part."""
+    if part.is_multipart() and part.get_content_maintype() != "message":
+        for sub_part in part.get_payload():
+            if isinstance(sub_part, Message):
+                yield from _leaf_parts(sub_part)
+    else:
+        yield part
+
+
+def _content_bytes(part: Message) -> bytes:
+    if part.is_multipart():  # message/rfc822 or message/delivery-status: their serialized content
+        return b"".join(sub.as_bytes() for sub in part.get_payload() if isinstance(sub, Message))
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""

@@ -20,7 +20,7 @@ _ATTRIBUTION_PATTERNS = (
     r"^.{0,200}\bnapísal(a|\(a\))?:$",  # sk
     r"^(Dana|Dňa|Dne)\b.{0,200}\b(je )?napisa(o|la|o/la|o\(la\)|l|la|l\(a\))( je)?:$",  # hr, sr, bs, sl
     r"^.{0,200}\b(je )?napisao( je)?:$",  # hr, sr, bs without a date
-    r"^.{0,200}\bje napisal(a|\(a\))?:$",  # sl
+    r"^.{0,200}\bnapisal(a|\(a\))?:$",  # sl
     r"^W dniu\b.{0,200}\bnapisał(a|\(a\))?:$",  # pl
     r"^Op\b.{0,200}\bschreef.{0,80}:$",  # nl
     r"^-{2,}\s*(Original Message|Izvorna poruka|Izvorni e-mail|Originalna poruka|Pôvodná správa|Původní zpráva"
