@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 
 import grpc
@@ -43,11 +44,34 @@ class DeskSession:
         self._outgoing.put(message)
 
     def next(self, kind: str, timeout_s: float = 30.0) -> agent_desk_pb2.DeskMessage:
-        """The next message of the given oneof kind (e.g. "offer"), skipping others."""
+        """The next message of the given oneof kind (e.g. "offer"), skipping others; a DeskError raises."""
         while True:
             message = self.incoming.get(timeout=timeout_s)
             if message.WhichOneof("kind") == kind:
                 return message
+            if message.WhichOneof("kind") == "error":
+                raise DeskRefused(message.error.code, message.error.message)
+
+
+class DeskRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def log_in(target: str, agent_id: str, timeout_s: float = 30.0) -> DeskSession:
+    """Log in once the router knows the agent: profiles reach it from the skills service asynchronously."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        session = DeskSession(target, agent_id)
+        try:
+            session.next("login_accepted", timeout_s=10)
+            return session
+        except DeskRefused:
+            session.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
     def close(self) -> None:
         self._outgoing.put(_CLOSE)

@@ -18,7 +18,7 @@ from contactrouting.topics import CONTACTS_DEADLETTER, ROUTING_EVENTS
 from contactrouting.v1 import agent_desk_pb2, contact_pb2, routing_pb2
 from devstack.stack import Stack
 
-from .desk import DeskSession
+from .desk import DeskSession, log_in
 
 pytestmark = pytest.mark.integration
 
@@ -29,8 +29,7 @@ RET = routing_pb2.RoutingEventType
 @pytest.fixture(scope="module")
 def agent(stack: Stack) -> DeskSession:
     stack.load_agents(AGENTS_FILE)
-    session = DeskSession(f"127.0.0.1:{stack.ports.router_grpc}", "skeleton-agent")
-    session.next("login_accepted")
+    session = log_in(f"127.0.0.1:{stack.ports.router_grpc}", "skeleton-agent")
     session.send(
         agent_desk_pb2.AgentMessage(presence=agent_desk_pb2.SetPresence(presence=agent_desk_pb2.PRESENCE_AVAILABLE))
     )
