@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
-from contactrouting.kafka_io import ProtoProducer
+from contactrouting.kafka_io import ProtoConsumer, ProtoProducer
 from contactrouting.language import warm_up
+from contactrouting.topics import CONTACTS_OUTBOUND
+from contactrouting.v1 import contact_pb2
 from services.email_gateway.adapters.health_http import HealthServer
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher
+from services.email_gateway.adapters.outbound_sender import OutboundSender
+from services.email_gateway.adapters.smtp_relay import SmtpRelay
 from services.email_gateway.adapters.smtp_server import InboundHandler, InboundSmtpServer
 from services.email_gateway.adapters.sqlite_threads import ThreadStore
 from services.email_gateway.config import EmailGatewaySettings, load_gateway_config
+from services.email_gateway.domain.outbound_mail import backoff_delays
 from services.email_gateway.intake import MailIntake
 
 log = structlog.get_logger()
+
+OUTBOUND_GROUP = "email-gateway-outbound"
 
 
 class EmailGateway:
     def __init__(self, settings: EmailGatewaySettings) -> None:
         config = load_gateway_config(settings.email_gateway_config)
         directory = config.directory()
+        self._settings = settings
         self._ready = threading.Event()
+        self._stopping = threading.Event()
         publish_timeout_ms = int(settings.email_publish_timeout_s * 1000)
         # The producer gives up on a record when SMTP answers 451, so a deferred mail is not also delivered later.
         self._producer = ProtoProducer(
@@ -45,13 +55,30 @@ class EmailGateway:
             settings.smtp_port,
             config.max_message_bytes,
         )
+        self._sender = OutboundSender(
+            ProtoConsumer(
+                settings,
+                {CONTACTS_OUTBOUND: contact_pb2.OutboundMessage},
+                client_id="email-gateway-outbound",
+                group_id=OUTBOUND_GROUP,
+            ),
+            self._producer,
+            SmtpRelay(settings.smtp_relay_host, settings.smtp_relay_port),
+            self._threads,
+            default_mailbox=config.mailboxes[0].address,
+            retry_delays_s=backoff_delays(
+                settings.email_send_max_attempts, settings.email_send_first_retry_s, settings.email_send_max_retry_s
+            ),
+            stop=self._stopping,
+            clock=time.time,
+        )
         self._health = HealthServer(settings.smtp_host, settings.email_health_port, self._ready.is_set)
-        self._settings = settings
 
     def start(self) -> None:
         warm_up()
         self._health.start()
         self._smtp.start()
+        self._sender.start()
         self._ready.set()
         host, port = self._smtp.address
         log.info("service_ready", smtp=f"{host}:{port}", health=f"{self._settings.smtp_host}:{self._health.port}")
@@ -59,8 +86,10 @@ class EmailGateway:
     def stop(self) -> None:
         """Stop accepting first, finish the mails in flight, then flush and close Kafka."""
         self._ready.clear()
+        self._stopping.set()
         self._smtp.stop()
         self._workers.shutdown(wait=True)
+        self._sender.join(timeout_s=5)
         self._producer.flush(timeout_s=5)
         self._producer.close(timeout_s=2)
         self._threads.close()

@@ -68,11 +68,13 @@ def start_gateway(
         DATA_DIR=str(var_dir / "data"),
         LOG_FORMAT="json",
         PYTHONUNBUFFERED="1",
-        **env,
     )
+    process_env.update(env)
     process = ServiceProcess("email_gateway", "services.email_gateway", process_env, var_dir / "gateway.log")
     process.start()
-    gateway = RunningGateway(process, smtp_port, health_port, relay_port, var_dir, kafka_bootstrap)
+    gateway = RunningGateway(
+        process, smtp_port, health_port, int(process_env["SMTP_RELAY_PORT"]), var_dir, kafka_bootstrap
+    )
     try:
         wait_for_http_ok(f"http://127.0.0.1:{health_port}/readyz", 30)
         wait_for_port(smtp_port, 10)
@@ -103,10 +105,10 @@ def read_topic(
     kafka_bootstrap: str,
     topic: str,
     message_type: type[Message],
-    until: Callable[[list[ConsumedRecord]], bool],
+    until: Callable[[list[ConsumedRecord]], object],
     timeout_s: float = 20.0,
 ) -> list[ConsumedRecord]:
-    """Every record of `topic` from the beginning, polled until `until(records)` holds or the deadline passes."""
+    """Every record of `topic` from the beginning, polled until `until(records)` is truthy or the deadline passes."""
     consumer = ProtoConsumer(
         ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap),
         {topic: message_type},
