@@ -20,10 +20,14 @@ from bench.broker import BOOTSTRAP_ENV
 from bench.contact_feed import ContactFeed, FeedTarget, StepLog
 from bench.cpu_meter import CpuMeter, describe, pid_listening_on
 from bench.platform_under_test import BenchStack, provision_agents, recreate_topics
+from bench.profiles import Profiles
+from bench.profiles import describe as describe_profiles
 from bench.standalone import main, progress
 from bench.stats import percentile, rate
 
 BASELINE_ENV = "BENCH_KAFKA_CONSUME_PER_S"
+PROFILE_ENV = "BENCH_PROFILE_DIR"
+PROFILED = ("router", "email_gateway", "social_gateway")
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,10 @@ def run(quick: bool) -> dict[str, float]:
         if sustained <= 0:
             raise RuntimeError("the platform did not keep up with the first step")
         settle(fleet, 30)
+        profile_dir = os.environ.get(PROFILE_ENV)
+        if profile_dir:
+            profile(feed, fleet, size, meter, sustained * 0.9, Path(profile_dir))
+            settle(fleet, 30)
         at = {}
         for share in (50, 90):
             step = run_step(feed, fleet, sustained * share / 100, size, size.step_s, meter)
@@ -252,6 +260,19 @@ def platform_pids(stack: BenchStack, fleet: AgentFleet, bootstrap: str) -> dict[
     if broker is not None:
         pids["broker"] = broker
     return pids
+
+
+def profile(feed: ContactFeed, fleet: AgentFleet, size: Size, meter: CpuMeter, at_rate: float, out: Path) -> None:
+    """An extra, unreported step at 90 % of saturation with py-spy attached to the services."""
+    pids = {name: pid for name, pid in meter.pids.items() if name in PROFILED}
+    seconds = max(size.step_s, 5.0)
+    profiles = Profiles(out, pids, seconds)
+    if not profiles.start():
+        progress("end_to_end: py-spy not found; not profiling (.venv/bin/pip install py-spy)")
+        return
+    step = run_step(feed, fleet, at_rate, size, seconds, meter)
+    summary = describe_profiles(profiles.finish())
+    progress(f"end_to_end: profiled step {step.line()}\n  top frames (self time), stacks in {out}:\n{summary}")
 
 
 def find_saturation(feed: ContactFeed, fleet: AgentFleet, size: Size, meter: CpuMeter) -> float:
