@@ -61,6 +61,8 @@ class RunInfo:
                 "cores": os.cpu_count() or 0,
                 "python": platform.python_version(),
                 "platform": platform.platform(terse=True),
+                # Shared machines are noisy: the load when the benchmark started tells how far to trust it.
+                "load_average_1m": round(os.getloadavg()[0], 2),
             },
             git_sha=_git_sha(),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
