@@ -13,6 +13,7 @@ from contactrouting.language import warm_up
 from contactrouting.topics import CONTACTS_OUTBOUND
 from contactrouting.v1 import contact_pb2
 from services.email_gateway.adapters.health_http import HealthServer
+from services.email_gateway.adapters.imap_poller import ImapPoller
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher
 from services.email_gateway.adapters.outbound_sender import OutboundSender
 from services.email_gateway.adapters.smtp_relay import SmtpRelay
@@ -72,6 +73,10 @@ class EmailGateway:
             stop=self._stopping,
             clock=time.time,
         )
+        imap_intake = MailIntake(directory, publisher, self._threads, source="email_gateway.imap")
+        self._pollers = [
+            ImapPoller(account, account.password(), imap_intake, self._stopping) for account in config.imap_accounts
+        ]
         self._health = HealthServer(settings.smtp_host, settings.email_health_port, self._ready.is_set)
 
     def start(self) -> None:
@@ -79,6 +84,8 @@ class EmailGateway:
         self._health.start()
         self._smtp.start()
         self._sender.start()
+        for poller in self._pollers:
+            poller.start()
         self._ready.set()
         host, port = self._smtp.address
         log.info("service_ready", smtp=f"{host}:{port}", health=f"{self._settings.smtp_host}:{self._health.port}")
@@ -90,6 +97,8 @@ class EmailGateway:
         self._smtp.stop()
         self._workers.shutdown(wait=True)
         self._sender.join(timeout_s=5)
+        for poller in self._pollers:
+            poller.join(timeout_s=5)
         self._producer.flush(timeout_s=5)
         self._producer.close(timeout_s=2)
         self._threads.close()

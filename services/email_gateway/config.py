@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contactrouting.config import ServiceSettings
 from services.email_gateway.domain.mailboxes import PRIORITY_LEVELS, KeywordRule, Mailbox, MailboxDirectory
@@ -60,11 +61,46 @@ class KeywordRuleConfig(_Strict):
     _priority_names = field_validator("priority", mode="before")(_priority_value)
 
 
+class ImapAccountConfig(_Strict):
+    """A mailbox hosted elsewhere, polled over IMAP; its mail is routed like mail to `mailbox`."""
+
+    name: str = Field(min_length=1)
+    host: str = Field(min_length=1)
+    port: int = Field(default=993, ge=1, le=65535)
+    tls: bool = True
+    username: str = Field(min_length=1)
+    # The password is read from this environment variable, never from the file.
+    password_env: str = Field(min_length=1)
+    folder: str = "INBOX"
+    # Processed mail is moved here; empty means it is flagged \Seen and left in place.
+    processed_folder: str = ""
+    mailbox: str
+    poll_interval_s: float = Field(default=60.0, gt=0)
+    use_idle: bool = True
+
+    def password(self) -> str:
+        value = os.environ.get(self.password_env)
+        if not value:
+            raise SystemExit(
+                f"EMAIL_GATEWAY_CONFIG: IMAP account {self.name!r} needs its password in ${self.password_env}"
+            )
+        return value
+
+
 class GatewayConfig(_Strict):
     mailboxes: list[MailboxConfig] = Field(min_length=1)
     keyword_rules: list[KeywordRuleConfig] = Field(default_factory=list)
+    imap_accounts: list[ImapAccountConfig] = Field(default_factory=list)
     # RFC 5321 size limit; larger mail is refused with 552.
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _imap_accounts_feed_known_mailboxes(self) -> GatewayConfig:
+        known = {mailbox.address.lower() for mailbox in self.mailboxes}
+        for account in self.imap_accounts:
+            if account.mailbox.lower() not in known:
+                raise ValueError(f"IMAP account {account.name!r} feeds {account.mailbox!r}, which is not a mailbox")
+        return self
 
     def directory(self) -> MailboxDirectory:
         mailboxes = [

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from services.email_gateway.config import GatewayConfig, load_gateway_config
 from services.email_gateway.domain.mailboxes import PRIORITY_LEVELS, RoutingHint
 
@@ -47,27 +45,3 @@ def test_a_rule_never_lowers_priority_and_adds_skills() -> None:
     vip = directory.get("vip@example.com")
     assert vip is not None
     assert directory.hint_for(vip, "a refund please") == RoutingHint("vip", PRIORITY_LEVELS["urgent"], {"refunds": 3})
-
-
-@pytest.mark.parametrize(
-    ("document", "problem"),
-    [
-        ({"mailboxes": []}, "mailboxes"),
-        ({"mailboxes": [{"address": "not-an-address", "queue": "general"}]}, "mailboxes.0.address"),
-        ({"mailboxes": [{"address": "a@example.com", "queue": "general", "priority": "asap"}]}, "priority"),
-        ({"mailboxes": [{"address": "a@example.com", "queue": "general", "colour": "red"}]}, "colour"),
-    ],
-)
-def test_bad_config_fails_at_start_naming_the_problem(tmp_path: Path, document: dict, problem: str) -> None:
-    import yaml
-
-    path = tmp_path / "email_gateway.yaml"
-    path.write_text(yaml.safe_dump(document))
-    with pytest.raises(SystemExit) as exited:
-        load_gateway_config(path)
-    assert str(path) in str(exited.value) and problem in str(exited.value)
-
-
-def test_a_missing_config_file_is_named() -> None:
-    with pytest.raises(SystemExit, match=r"cannot read /nonexistent/email_gateway\.yaml"):
-        load_gateway_config(Path("/nonexistent/email_gateway.yaml"))
