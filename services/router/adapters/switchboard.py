@@ -3,6 +3,7 @@ is written to routing.events and to the desks of the agents concerned."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -26,8 +27,11 @@ from services.router.domain import (
     AgentSpec,
     CommandRejected,
     DomainEvent,
+    OfferAccepted,
     OfferMade,
+    OfferRejected,
     OfferRescinded,
+    OfferTimedOut,
     Presence,
     PresenceChanged,
     QueueStatsView,
@@ -51,6 +55,9 @@ class Switchboard:
         self._lock = threading.RLock()
         self._book = ContactBook()
         self._sessions: dict[str, DeskSession] = {}
+        # The engine numbers offers per contact from 1 again after a restart; the wire id adds this run's epoch
+        # so an offer id never means two offers in routing.events, and a stale answer is refused.
+        self._epoch = uuid.uuid4().hex[:8]
 
     # --- contacts and agents from Kafka -------------------------------------------------------------------------
     def enqueue(self, event: contact_pb2.ContactEvent, context: otel_context.Context) -> Futures:
@@ -110,15 +117,15 @@ class Switchboard:
             return True
 
     def disconnect(self, session: DeskSession) -> None:
-        """The agent's stream ended; a session already replaced by a newer login changes nothing."""
-        session.close()
+        """The agent's stream ended (or the router stops); a session already replaced changes nothing."""
         with self._lock:
-            if self._sessions.get(session.agent_id) is not session:
-                return
-            del self._sessions[session.agent_id]
-            now = self._clock()
-            self._deliver(self._engine.agent_disconnected(session.agent_id, now), now)
-            log.info("agent_disconnected", agent_id=session.agent_id, session=session.session_id)
+            if self._is_current(session):
+                now = self._clock()
+                # Still registered while delivering, so an open stream hears its offer rescinded before it ends.
+                self._deliver(self._engine.agent_disconnected(session.agent_id, now), now)
+                del self._sessions[session.agent_id]
+                log.info("agent_disconnected", agent_id=session.agent_id, session=session.session_id)
+        session.close()
 
     def set_presence(self, session: DeskSession, presence: Presence, reason: str) -> None:
         self._command(
@@ -129,16 +136,21 @@ class Switchboard:
         )
 
     def accept(self, session: DeskSession, offer_id: str, traceparent: str) -> None:
+        engine_offer_id = self._engine_offer_id(offer_id)
         self._command(
-            session, "agent accept", traceparent, lambda now: self._engine.accept(session.agent_id, offer_id, now)
+            session,
+            "agent accept",
+            traceparent,
+            lambda now: self._engine.accept(session.agent_id, engine_offer_id, now),
         )
 
     def reject(self, session: DeskSession, offer_id: str, reason: str, traceparent: str) -> None:
+        engine_offer_id = self._engine_offer_id(offer_id)
         self._command(
             session,
             "agent reject",
             traceparent,
-            lambda now: self._engine.reject(session.agent_id, offer_id, reason, now),
+            lambda now: self._engine.reject(session.agent_id, engine_offer_id, reason, now),
         )
 
     def complete(self, session: DeskSession, contact_id: str, disposition: str, summary: str, traceparent: str) -> None:
@@ -233,9 +245,19 @@ class Switchboard:
     def _error(code: str, message: str) -> agent_desk_pb2.DeskMessage:
         return agent_desk_pb2.DeskMessage(error=agent_desk_pb2.DeskError(code=code, message=message))
 
+    def _wire_offer_id(self, event: DomainEvent) -> DomainEvent:
+        if isinstance(event, OfferMade | OfferAccepted | OfferRejected | OfferTimedOut | OfferRescinded):
+            return dataclasses.replace(event, offer_id=f"{event.offer_id}~{self._epoch}")
+        return event
+
+    def _engine_offer_id(self, wire_offer_id: str) -> str:
+        """The engine's id of an offer made in this run; an offer of an earlier run maps to no offer at all."""
+        engine_id, _, epoch = wire_offer_id.rpartition("~")
+        return engine_id if epoch == self._epoch else f"{wire_offer_id}~expired"
+
     def _deliver(self, events: Sequence[DomainEvent], now: float) -> Futures:
         futures: Futures = []
-        for event in events:
+        for event in map(self._wire_offer_id, events):
             record = self._book.open_record(event.contact_id) if hasattr(event, "contact_id") else None
             if record is None and is_contact_event(event):
                 log.error("routing_event_for_unknown_contact", event=type(event).__name__)

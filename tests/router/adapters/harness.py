@@ -16,8 +16,8 @@ from google.protobuf.message import Message
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer
-from contactrouting.topics import AGENTS_PROFILES, CONTACTS_INBOUND
-from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc, agent_pb2, contact_pb2
+from contactrouting.topics import AGENTS_PROFILES, CONTACTS_INBOUND, ROUTING_EVENTS
+from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc, agent_pb2, contact_pb2, routing_pb2
 from devstack.ports import free_port
 from devstack.readiness import wait_for_grpc_health
 from devstack.stack import ServiceProcess
@@ -149,14 +149,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def agent_profile(agent_id: str, skill: str, languages: tuple[str, ...] = ("en", "hr")) -> agent_pb2.AgentProfile:
+def agent_profile(
+    agent_id: str, skill: str, languages: tuple[str, ...] = ("en", "hr"), email_capacity: int = 5
+) -> agent_pb2.AgentProfile:
     return agent_pb2.AgentProfile(
         agent_id=agent_id,
         display_name=agent_id,
         skills=[agent_pb2.SkillLevel(skill=skill, proficiency=3)],
         languages=[agent_pb2.LanguageLevel(language=language, level=5) for language in languages],
         capacity=[
-            agent_pb2.ChannelCapacity(channel=contact_pb2.CHANNEL_EMAIL, max_concurrent=5),
+            agent_pb2.ChannelCapacity(channel=contact_pb2.CHANNEL_EMAIL, max_concurrent=email_capacity),
             agent_pb2.ChannelCapacity(channel=contact_pb2.CHANNEL_TELEGRAM, max_concurrent=3),
         ],
         queues=["general"],
@@ -221,3 +223,58 @@ class Kafka:
 
     def close(self) -> None:
         self.producer.close()
+
+
+def events_of(kafka: Kafka, contact_id: str, done: Callable[[list[int]], bool]) -> list[routing_pb2.RoutingEvent]:
+    def finished(records: list[ConsumedRecord]) -> bool:
+        return done(
+            [r.message.type for r in records if isinstance(r.message, routing_pb2.RoutingEvent) and r.key == contact_id]
+        )
+
+    records = kafka.read(ROUTING_EVENTS, routing_pb2.RoutingEvent, finished)
+    return [r.message for r in records if r.key == contact_id and isinstance(r.message, routing_pb2.RoutingEvent)]
+
+
+def logged_in(router: RouterUnderTest, desks: Callable[[str, str], Desk], kafka: Kafka, skill: str) -> Desk:
+    agent_id = unique("agent")
+    kafka.publish_agent(agent_profile(agent_id, skill))
+    deadline = time.monotonic() + 15
+    while True:  # the router follows agents.profiles live; the profile may land a moment after we publish it
+        desk = desks(router.target, agent_id)
+        first = desk.incoming.get(timeout=10)
+        if first.WhichOneof("kind") == "login_accepted":
+            return desk
+        assert first.error.code == "unknown_agent", first
+        assert time.monotonic() < deadline, "the agent's profile never reached the router"
+        time.sleep(0.2)
+
+
+class AutoAgent:
+    """A scripted agent on a real desk stream: accepts every offer at once and records what it was handed."""
+
+    def __init__(self, target: str, agent_id: str) -> None:
+        self.agent_id = agent_id
+        self.desk = Desk(target, agent_id)
+        self.logged_in = threading.Event()
+        self.assigned: list[str] = []
+        self.refused: list[str] = []
+        threading.Thread(target=self._work, daemon=True).start()
+
+    def _work(self) -> None:
+        while not (self.desk.ended.is_set() and self.desk.incoming.empty()):
+            try:
+                message = self.desk.incoming.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            kind = message.WhichOneof("kind")
+            if kind == "login_accepted":
+                self.logged_in.set()
+            elif kind == "offer":
+                self.desk.accept(message)
+            elif kind == "assignment":
+                self.assigned.append(message.assignment.contact_id)
+            elif kind == "error":
+                self.refused.append(message.error.code)
+
+    def close(self) -> None:
+        self.desk.close()

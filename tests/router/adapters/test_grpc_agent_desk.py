@@ -12,10 +12,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from contactrouting.kafka_io import ConsumedRecord
-from contactrouting.topics import CONTACTS_OUTBOUND, ROUTING_EVENTS
+from contactrouting.topics import CONTACTS_OUTBOUND
 from contactrouting.v1 import agent_desk_pb2, contact_pb2, routing_pb2
 
-from .harness import Desk, Kafka, RouterUnderTest, agent_profile, contact_event, unique
+from .harness import Desk, Kafka, RouterUnderTest, contact_event, events_of, logged_in, unique
 
 pytestmark = pytest.mark.integration
 RET = routing_pb2.RoutingEventType
@@ -35,16 +35,6 @@ def router(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ro
     assert under_test.stop() == 0, under_test.log_text()[-3000:]
 
 
-def events_of(kafka: Kafka, contact_id: str, done: Callable[[list[int]], bool]) -> list[routing_pb2.RoutingEvent]:
-    def finished(records: list[ConsumedRecord]) -> bool:
-        return done(
-            [r.message.type for r in records if isinstance(r.message, routing_pb2.RoutingEvent) and r.key == contact_id]
-        )
-
-    records = kafka.read(ROUTING_EVENTS, routing_pb2.RoutingEvent, finished)
-    return [r.message for r in records if r.key == contact_id and isinstance(r.message, routing_pb2.RoutingEvent)]
-
-
 def router_spans(var_dir: Path, trace_id: str, name: str, timeout_s: float = 10.0) -> list[dict[str, object]]:
     path = var_dir / "traces" / "router.jsonl"
     deadline = time.monotonic() + timeout_s
@@ -56,20 +46,6 @@ def router_spans(var_dir: Path, trace_id: str, name: str, timeout_s: float = 10.
                 return found
         time.sleep(0.2)
     return []
-
-
-def logged_in(router: RouterUnderTest, desks: Callable[[str, str], Desk], kafka: Kafka, skill: str) -> Desk:
-    agent_id = unique("agent")
-    kafka.publish_agent(agent_profile(agent_id, skill))
-    deadline = time.monotonic() + 15
-    while True:  # the router follows agents.profiles live; the profile may land a moment after we publish it
-        desk = desks(router.target, agent_id)
-        first = desk.incoming.get(timeout=10)
-        if first.WhichOneof("kind") == "login_accepted":
-            return desk
-        assert first.error.code == "unknown_agent", first
-        assert time.monotonic() < deadline, "the agent's profile never reached the router"
-        time.sleep(0.2)
 
 
 def test_contact_is_offered_accepted_and_logged_in_one_trace(
