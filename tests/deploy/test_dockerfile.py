@@ -37,3 +37,10 @@ def test_the_build_context_keeps_what_the_image_needs_and_drops_generated_code()
     assert "**" in ignore
     assert {f"!{path.rstrip('/')}/" if (REPO_ROOT / path).is_dir() else f"!{path}" for path in copied} <= set(ignore)
     assert "contactrouting/v1/" in ignore
+
+
+def test_both_stages_share_one_pinned_base_image() -> None:
+    bases = {stage.split()[0] for stage in stages(DOCKERFILE.read_text())}
+    assert len(bases) == 1
+    (base,) = bases
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base)
