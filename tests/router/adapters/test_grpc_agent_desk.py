@@ -174,3 +174,45 @@ def test_the_first_message_must_be_a_login(router: RouterUnderTest) -> None:
             agent_desk_pb2_grpc.AgentDeskStub(channel).Connect(iter([agent_desk_pb2.AgentMessage(presence=presence)]))
         )
     assert [r.error.code for r in responses] == ["login_required"]
+
+
+def test_an_agent_dropping_mid_offer_gets_the_contact_reoffered_to_another(
+    router: RouterUnderTest, desks: Callable[[str, str], Desk], kafka: Kafka
+) -> None:
+    skill = unique("skill")
+    leaving = logged_in(router, desks, kafka, skill)
+    event = contact_event(skill)
+    kafka.publish_contact(event)
+    first_offer = leaving.next("offer")
+    staying = logged_in(router, desks, kafka, skill)
+    leaving.close()
+
+    reoffer = staying.next("offer")
+    assert reoffer.offer.contact.contact_id == event.contact_id
+    assert reoffer.offer.offer_id != first_offer.offer.offer_id
+    events = events_of(kafka, event.contact_id, lambda types: types.count(RET.ROUTING_EVENT_TYPE_OFFERED) == 2)
+    rescinded = [e for e in events if e.type == RET.ROUTING_EVENT_TYPE_OFFER_RESCINDED]
+    assert [(e.agent_id, e.reason) for e in rescinded] == [(leaving.agent_id, "agent_offline")]
+    assert [e.agent_id for e in events if e.type == RET.ROUTING_EVENT_TYPE_OFFERED] == [
+        leaving.agent_id,
+        staying.agent_id,
+    ]
+
+
+def test_presence_away_stops_offers_until_available_again(
+    router: RouterUnderTest, desks: Callable[[str, str], Desk], kafka: Kafka
+) -> None:
+    skill = unique("skill")
+    desk = logged_in(router, desks, kafka, skill)
+    away = agent_desk_pb2.SetPresence(presence=agent_desk_pb2.PRESENCE_AWAY, reason_code="break")
+    desk.send(agent_desk_pb2.AgentMessage(presence=away))
+    changed = desk.next("presence_changed").presence_changed
+    assert (changed.presence, changed.reason_code) == (agent_desk_pb2.PRESENCE_AWAY, "break")
+    event = contact_event(skill)
+    kafka.publish_contact(event)
+    events_of(kafka, event.contact_id, lambda types: RET.ROUTING_EVENT_TYPE_QUEUED in types)
+    assert desk.maybe_next("offer", timeout_s=1.0) is None, "an away agent gets no offer"
+
+    available = agent_desk_pb2.SetPresence(presence=agent_desk_pb2.PRESENCE_AVAILABLE)
+    desk.send(agent_desk_pb2.AgentMessage(presence=available))
+    assert desk.next("offer").offer.contact.contact_id == event.contact_id
