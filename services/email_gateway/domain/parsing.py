@@ -49,7 +49,7 @@ class ParsedMail:
     subject: str
     text: str
     attachments: tuple[AttachmentInfo, ...]
-    # Lower-cased header names to values, for the loop-prevention rules of RFC 3834.
+    # Lower-cased header names to raw (undecoded) values, for the loop-prevention rules of RFC 3834.
     headers: dict[str, str]
     content_sha256: str
 
@@ -79,7 +79,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         subject=" ".join(_header(message, "subject").split()),
         text=_text_of(body_part) if body_part is not None else "",
         attachments=tuple(_attachments(message, body_part)),
-        headers={name.lower(): _header(message, name) for name in message},
+        headers=_raw_headers(message),
         content_sha256=hashlib.sha256(raw).hexdigest(),
     )
 
@@ -92,6 +92,14 @@ def _header(message: Message, name: str) -> str:
         raw_values = [v for k, v in message.raw_items() if k.lower() == name.lower()]
         return str(raw_values[0]) if raw_values else ""
     return str(value) if value is not None else ""
+
+
+def _raw_headers(message: Message) -> dict[str, str]:
+    """Every header's first value, unfolded but not parsed: the loop-prevention rules need only plain ASCII."""
+    headers: dict[str, str] = {}
+    for name, value in message.raw_items():
+        headers.setdefault(name.lower(), " ".join(str(value).split()))
+    return headers
 
 
 def _first_message_id(value: str) -> str:

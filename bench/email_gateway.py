@@ -1,0 +1,168 @@
+"""Email intake: small mails over SMTP from concurrent clients, timed from DATA to the 250 that follows Kafka's ack.
+
+The gateway runs as its own process on free ports (`python -m services.email_gateway`), with the demo mailboxes
+and acknowledgements switched off: this measures intake, and acknowledgements would add a second record per mail
+and an SMTP relay to the picture. Every mail must come back from `contacts.inbound`, or the run fails.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import tempfile
+import threading
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+import yaml
+
+from bench.cpu_meter import cpu_seconds
+from bench.standalone import main, progress
+from bench.stats import percentile, rate
+from contactrouting.config import ServiceSettings
+from contactrouting.kafka_io import ProtoConsumer
+from contactrouting.topics import CONTACTS_INBOUND, ensure_topics
+from contactrouting.v1 import contact_pb2
+from devstack.ports import free_port, wait_for_port
+from devstack.readiness import wait_for_http_ok
+from devstack.stack import REPO_ROOT, ServiceProcess
+
+CLIENTS = 8
+MAILS = {False: 10_000, True: 1_000}
+
+
+def run(quick: bool) -> dict[str, float]:
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    ensure_topics(bootstrap, partitions=3, replication_factor=1)
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-email-"))
+    gateway, smtp_port = _start_gateway(var_dir, bootstrap)
+    try:
+        count, token = MAILS[quick], uuid.uuid4().hex[:12]
+        progress(f"email_gateway: sending {count:,} mails from {CLIENTS} SMTP clients")
+        cpu_before = cpu_seconds(gateway.process.pid) if gateway.process else 0.0
+        latencies_s, failures, elapsed_s = _send_all(smtp_port, count, token)
+        cpu_used = (cpu_seconds(gateway.process.pid) if gateway.process else 0.0) - cpu_before
+        # The gateway is one Python process: its CPU per mail bounds the rate on a busy machine.
+        progress(f"email_gateway: gateway CPU {cpu_used / count * 1000:.2f} ms per mail, load {os.getloadavg()[0]:.1f}")
+        if failures:
+            raise RuntimeError(f"{failures} mails were not accepted with 250")
+        progress("email_gateway: reading contacts.inbound back to check that every mail was published")
+        published = _published(bootstrap, token, count)
+        if published != count:
+            raise RuntimeError(f"{published} of {count} mails reached contacts.inbound")
+    finally:
+        gateway.stop()
+    return {
+        "per_s": round(rate(count, elapsed_s), 1),
+        "p50_ms": round(percentile(latencies_s, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies_s, 0.99) * 1000, 2),
+    }
+
+
+def _start_gateway(var_dir: Path, bootstrap: str) -> tuple[ServiceProcess, int]:
+    config = yaml.safe_load((REPO_ROOT / "config" / "email_gateway.yaml").read_text())
+    for mailbox in config["mailboxes"]:
+        mailbox["auto_acknowledge"] = False
+    config_path = var_dir / "email_gateway.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    smtp_port, health_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_port),
+        EMAIL_HEALTH_PORT=str(health_port),
+        EMAIL_GATEWAY_CONFIG=str(config_path),
+        SMTP_RELAY_PORT=str(free_port()),
+        TRACE_DIR=str(var_dir / "traces"),
+        DATA_DIR=str(var_dir / "data"),
+        LOG_FORMAT="json",
+        LOG_LEVEL="WARNING",
+    )
+    process = ServiceProcess("email_gateway", "services.email_gateway", env, var_dir / "email_gateway.log")
+    progress(f"email_gateway: starting the gateway (logs in {var_dir})")
+    process.start()
+    try:
+        wait_for_http_ok(f"http://127.0.0.1:{health_port}/readyz", 60)
+        wait_for_port(smtp_port, 10)
+    except TimeoutError:
+        process.stop()
+        raise RuntimeError(f"the gateway did not become ready:\n{process.log_tail()}") from None
+    return process, smtp_port
+
+
+def _mail(token: str, index: int) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = f"Kupac {index} <kupac{index}@example.net>"
+    mail["To"] = "support@example.com"
+    mail["Subject"] = f"Problem s računom {token}-{index}"
+    mail["Message-ID"] = f"<{token}-{index}@bench.example.net>"
+    mail.set_content("Dobar dan, imam problem s računom za ovaj mjesec. Molim vas pomoć.\nLijep pozdrav")
+    return mail.as_bytes()
+
+
+def _send_all(smtp_port: int, count: int, token: str) -> tuple[list[float], int, float]:
+    """Each client keeps one SMTP connection and sends its share of the mails back to back."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    next_index = iter(range(count))
+    done = [0]
+
+    def client() -> None:
+        mine: list[float] = []
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as smtp:
+            smtp.ehlo()
+            while True:
+                with lock:
+                    index = next(next_index, None)
+                if index is None:
+                    break
+                body = _mail(token, index)
+                smtp.mail("bench@example.net")
+                smtp.rcpt("support@example.com")
+                started = time.perf_counter()
+                code, _ = smtp.data(body)
+                mine.append(time.perf_counter() - started)
+                with lock:
+                    failures[0] += code != 250
+                    done[0] += 1
+                    if done[0] % max(1, count // 10) == 0:
+                        progress(f"email_gateway: {done[0]:,}/{count:,} accepted")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, name=f"smtp-client-{n}") for n in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, failures[0], time.perf_counter() - started
+
+
+def _published(bootstrap: str, token: str, expected: int, timeout_s: float = 60.0) -> int:
+    consumer = ProtoConsumer(
+        ServiceSettings(kafka_bootstrap_servers=bootstrap),
+        {CONTACTS_INBOUND: contact_pb2.ContactEvent},
+        client_id="bench-email-check",
+        subscribe=False,
+    )
+    consumer.assign_from_beginning()
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(seen) < expected and time.monotonic() < deadline:
+            for record in consumer.poll(timeout_ms=500, max_records=5000):
+                event = record.message
+                if isinstance(event, contact_pb2.ContactEvent) and token in event.source.platform_message_id:
+                    seen.add(event.source.platform_message_id)
+    finally:
+        consumer.close()
+    return len(seen)
+
+
+if __name__ == "__main__":
+    main("email_gateway", run)
