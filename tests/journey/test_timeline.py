@@ -159,3 +159,18 @@ def test_a_contact_known_only_from_spans_is_received_but_not_routed() -> None:
     assert (contact.conversation_id, contact.channel) == ("conv-c-1", "")
     assert [step.kind for step in contact.steps] == ["received"]
     assert contact.sla is None
+
+
+def test_gateway_events_without_queue_or_priority_do_not_blank_them() -> None:
+    events = offered_timed_out_reoffered_accepted_completed("c-1")
+    delivered = routing_event("c-1", RET.ROUTING_EVENT_TYPE_DELIVERY_FAILED, BASE + 400, reason="agent_reply: 550")
+    delivered.queue, delivered.priority = "", 0
+    delivered.ClearField("sla_deadline")
+
+    (contact,) = build_journey("c-1", [*events, delivered], [], NOW).contacts
+
+    assert (contact.queue, contact.priority) == ("billing", 5)
+    assert contact.steps[-1].kind == "delivery_failed"
+    assert contact.steps[-1].reason == "agent_reply: 550"
+    assert contact.sla is not None
+    assert contact.sla.status == "met"

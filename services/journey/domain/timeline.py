@@ -86,7 +86,6 @@ def _contact_journey(
     state = "received"
     for event in events:
         state = _STATE_AFTER.get(event.type, state)
-    latest = events[-1] if events else None
     return ContactJourney(
         contact_id=contact_id,
         conversation_id=next((e.conversation_id for e in events if e.conversation_id), "")
@@ -94,7 +93,8 @@ def _contact_journey(
         channel=_channel(next((e.channel for e in events if e.channel), 0)),
         language=next((e.language for e in events if e.language), ""),
         queue=next((e.queue for e in reversed(events) if e.queue), ""),
-        priority=latest.priority if latest else 0,
+        # The router's events carry queue and priority; a gateway's (reply sent, delivery failed) carry neither.
+        priority=next((e.priority for e in reversed(events) if e.queue), 0),
         state=state,
         received_at=received_at,
         steps=steps,
