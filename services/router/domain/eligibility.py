@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
 from services.router.domain.model import Agent, Contact, Presence
 from services.router.domain.policy import RelaxationStep
 
 UNDETERMINED_LANGUAGE = "und"
+# Key under which every agent is filed whatever its languages (must match AgentIndex's).
+ANY_LANGUAGE = "*"
 BASE_STEP = "base"
 
 
@@ -21,11 +24,17 @@ class Eligibility:
     language: str
     fallback_languages: frozenset[str]
     groups: frozenset[str]
-    declined_by: frozenset[str]
+    # The contact's own set of agents who declined it, shared (not copied) so it stays current.
+    declined_by: Set[str]
     step_name: str
 
     def language_ok(self, agent_languages: frozenset[str]) -> bool:
         return not self.language or self.language in agent_languages
+
+    def speaks(self, agent: Agent) -> bool:
+        """The agent speaks the contact's language, or one the current step allows instead."""
+        languages = agent.spec.languages
+        return not self.language or self.language in languages or not languages.isdisjoint(self.fallback_languages)
 
     def rejection(self, agent: Agent) -> str | None:
         """The first filter the agent fails (offline, capacity, membership, skill, language, declined), or None."""
@@ -40,32 +49,68 @@ class Eligibility:
         for skill, minimum in self.skills:
             if skills.get(skill, 0) < minimum:
                 return "skill"
-        if not self.language_ok(spec.languages) and spec.languages.isdisjoint(self.fallback_languages):
+        if not self.speaks(agent):
             return "language"
         if spec.agent_id in self.declined_by:
             return "declined"
         return None
 
+    def rejection_of_ready(self, agent: Agent) -> str | None:
+        """For agents from the ready index, which already guarantees presence, room, membership and language."""
+        skills = agent.spec.skills
+        for skill, minimum in self.skills:
+            if skills.get(skill, 0) < minimum:
+                return "skill"
+        if agent.spec.agent_id in self.declined_by:
+            return "declined"
+        return None
+
+    def languages_to_match(self) -> tuple[str, ...]:
+        """Ready-index language keys an agent must be filed under (any language when undetermined)."""
+        if not self.language:
+            return (ANY_LANGUAGE,)
+        return (self.language, *sorted(self.fallback_languages - {self.language}))
+
     def needs_translation(self, agent: Agent) -> bool:
         return not self.language_ok(agent.spec.languages)
 
 
-def eligibility_for(contact: Contact, steps: tuple[RelaxationStep, ...]) -> Eligibility:
-    """Requirements of `contact` with every step up to its current one applied (steps are cumulative)."""
-    lower_by = 0
-    groups = {contact.queue}
-    fallback: set[str] = set()
-    for step in steps[: contact.step_index + 1]:
-        lower_by += step.lower_min_proficiency_by
-        groups |= step.add_groups
-        fallback |= step.fallback_languages
+@dataclass(frozen=True, slots=True)
+class StepProfile:
+    """The cumulative effect of every relaxation step up to one of them (the base profile relaxes nothing)."""
+
+    name: str
+    lower_by: int
+    extra_groups: frozenset[str]
+    fallback_languages: frozenset[str]
+
+
+def step_profiles(steps: tuple[RelaxationStep, ...]) -> tuple[StepProfile, ...]:
+    """Profile i + 1 is in force at step index i; profile 0 before the first step."""
+    profiles = [StepProfile(BASE_STEP, 0, frozenset(), frozenset())]
+    for step in steps:
+        last = profiles[-1]
+        profiles.append(
+            StepProfile(
+                step.name,
+                last.lower_by + step.lower_min_proficiency_by,
+                last.extra_groups | step.add_groups,
+                last.fallback_languages | step.fallback_languages,
+            )
+        )
+    return tuple(profiles)
+
+
+def eligibility_for(contact: Contact, profile: StepProfile) -> Eligibility:
+    """Requirements of `contact` under the relaxation `profile` of its current step."""
+    lower_by = profile.lower_by
     language = contact.request.language
     return Eligibility(
-        channel=contact.channel,
+        channel=contact.request.channel,
         skills=tuple(sorted((skill, max(1, level - lower_by)) for skill, level in contact.required_skills.items())),
         language="" if language == UNDETERMINED_LANGUAGE else language,
-        fallback_languages=frozenset(fallback),
-        groups=frozenset(groups),
-        declined_by=frozenset(contact.declined_by),
-        step_name=steps[contact.step_index].name if contact.step_index >= 0 else BASE_STEP,
+        fallback_languages=profile.fallback_languages,
+        groups=profile.extra_groups | {contact.queue} if profile.extra_groups else frozenset((contact.queue,)),
+        declined_by=contact.declined_by,
+        step_name=profile.name,
     )

@@ -1,17 +1,18 @@
 """The routing engine: a single-threaded state machine over agents, waiting contacts and offers.
 
-No I/O, no clock, no randomness: every call takes `now` and returns the domain events it caused. Two invariants
-drive the matching in both directions: whenever a contact starts waiting it looks for the best eligible agent, and
-whenever an agent gains room (available, capacity freed, offer answered) it pulls the best waiting contact it may
-take. So no eligible agent sits idle while a contact it may take waits (except a contact held for its sticky agent).
+No I/O, no clock, no randomness: every call takes `now` and returns the domain events it caused. Matching runs in
+both directions and keeps one invariant: no agent with room sits idle while a contact it may take waits (except a
+contact held for its sticky agent). Whenever a contact starts waiting it looks for the best ready agent; whenever
+an agent gains room (available, capacity freed, offer answered) it pulls the best waiting contact it may take.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Collection
 
-from services.router.domain.eligibility import Eligibility, eligibility_for
+from services.router.domain.agent_index import SKILL_PREFIX, AgentIndex
+from services.router.domain.eligibility import Eligibility, StepProfile, eligibility_for, step_profiles
 from services.router.domain.events import (
     CommandRejected,
     ContactAssigned,
@@ -33,28 +34,57 @@ from services.router.domain.model import Agent, AgentSpec, Contact, ContactReque
 from services.router.domain.offers import Offer, OfferBook
 from services.router.domain.policy import QueuePolicy, RelaxationStep, RoutingPolicy
 from services.router.domain.queues import WaitingRoom
-from services.router.domain.routing_rules import required_skills, select_queue
+from services.router.domain.read_models import position_of, queue_view
+from services.router.domain.routing_rules import QueueSelector, required_skills
 from services.router.domain.stats import QueueStatistics
 from services.router.domain.sticky import StickyHistory
+from services.router.domain.timers import (
+    SLA_AT_RISK,
+    SLA_BREACHED,
+    ContactTimers,
+    aging_boost_at,
+    at_risk_time,
+    next_due,
+    step_index_at,
+)
 
 # Completed contact ids remembered for is_known() (redelivered inbound records must not route twice).
 FINISHED_MEMORY = 1_000_000
+ATTEMPTS_EXHAUSTED = "offer_attempts_exhausted"
+# restore_assigned() cannot know the clock: the grace period of a restored agent starts at the first tick.
+GRACE_FROM_FIRST_TICK = float("-inf")
+
+
+def _union(buckets: list[dict[str, Agent]]) -> Collection[Agent]:
+    if len(buckets) == 1:
+        return buckets[0].values()
+    merged: dict[str, Agent] = {}
+    for bucket in buckets:
+        merged.update(bucket)
+    return merged.values()
+
+
+def _rejected(agent_id: str, code: str, message: str, now: float, contact_id: str = "") -> list[DomainEvent]:
+    return [CommandRejected(agent_id, code, message, now, contact_id)]
 
 
 class RoutingEngine:
     def __init__(self, policy: RoutingPolicy) -> None:
-        self._policy = policy
+        self._apply_policy(policy)
         self._agents: dict[str, Agent] = {}
-        self._members: dict[str, set[str]] = {}
+        self._index = AgentIndex()
         self._contacts: dict[str, Contact] = {}
         self._finished: dict[str, None] = {}
         self._waiting = WaitingRoom()
+        self._timers = ContactTimers()
         self._offers = OfferBook()
         self._stats = QueueStatistics()
         self._sticky = StickyHistory()
         self._wrap_ups: list[tuple[float, int, str, str]] = []
         # Offline agents whose accepted contacts are held for them until their grace period ends.
         self._in_grace: set[str] = set()
+        # Contacts (possibly) waiting for their sticky agent, per agent; pruned when the agent goes offline.
+        self._held: dict[str, set[str]] = {}
         self._seq = 0
 
     # ----------------------------------------------------------------------------------------------- policy
@@ -63,24 +93,39 @@ class RoutingEngine:
         return self._policy
 
     def replace_policy(self, policy: RoutingPolicy) -> None:
-        """Hot reload: contacts keep their queue (or fall back to the default one if it disappeared)."""
-        self._policy = policy
-        names = {q.name for q in policy.queues}
-        for contact in self._contacts.values():
-            if contact.queue not in names:
+        """Hot reload: contacts keep their queue (or move to the default one if theirs disappeared)."""
+        self._apply_policy(policy)
+        for contact in list(self._contacts.values()):
+            waiting = contact.state is ContactState.WAITING
+            if waiting:
                 self._waiting.discard(contact)
+            if contact.queue not in self._queues:
                 contact.queue = policy.default_queue
-            if contact.state is ContactState.WAITING:
-                self._file(contact)
+            contact.step_index = min(contact.step_index, len(self._steps(contact)) - 1)
+            contact.eligibility = None
+            if waiting:
+                self._file(contact, contact.queued_at)
+
+    def _apply_policy(self, policy: RoutingPolicy) -> None:
+        self._policy = policy
+        self._queues = {queue.name: queue for queue in policy.queues}
+        self._selector = QueueSelector(policy)
+        self._profiles: dict[str, tuple[StepProfile, ...]] = {
+            queue.name: step_profiles(policy.steps_for(queue)) for queue in policy.queues
+        }
 
     def _queue_policy(self, contact: Contact) -> QueuePolicy:
-        return self._policy.queue(contact.queue)
+        return self._queues[contact.queue]
 
     def _steps(self, contact: Contact) -> tuple[RelaxationStep, ...]:
-        return self._policy.steps_for(self._queue_policy(contact))
+        return self._policy.steps_for(self._queues[contact.queue])
 
     def _eligibility(self, contact: Contact) -> Eligibility:
-        return eligibility_for(contact, self._steps(contact))
+        eligibility = contact.eligibility
+        if eligibility is None:
+            profile = self._profiles[contact.queue][contact.step_index + 1]
+            eligibility = contact.eligibility = eligibility_for(contact, profile)
+        return eligibility
 
     # ----------------------------------------------------------------------------------------------- agents
     def upsert_agent(self, spec: AgentSpec, now: float) -> list[DomainEvent]:
@@ -88,16 +133,14 @@ class RoutingEngine:
         if agent is None:
             agent = self._agents[spec.agent_id] = Agent(spec=spec, idle_since=now)
         else:
-            self._unindex(agent)
             agent.spec = spec
-        for group in spec.queues:
-            self._members.setdefault(group, set()).add(spec.agent_id)
+        self._index.refresh(agent)
         events: list[DomainEvent] = []
-        if agent.offer_id is not None and not self._offer_still_fits(agent, now):
+        if agent.offer_id is not None and not self._offer_still_fits(agent):
             events += self._rescind(agent, "agent_profile_changed", now)
         return events + self._pull(agent, now)
 
-    def _offer_still_fits(self, agent: Agent, now: float) -> bool:
+    def _offer_still_fits(self, agent: Agent) -> bool:
         """Whether the agent, as now profiled, could still be offered its pending contact."""
         offer = self._offers.get(agent.offer_id) if agent.offer_id else None
         if offer is None:
@@ -116,24 +159,19 @@ class RoutingEngine:
             return []
         # Out of every index first, so nothing below can route back to this agent.
         agent.presence = Presence.OFFLINE
-        self._unindex(agent)
+        self._index.remove(agent)
         self._in_grace.discard(agent_id)
         events = self._rescind(agent, "agent_removed", now) if agent.offer_id else []
         for contact_id in sorted(agent.assigned):
             events += self._requeue(self._contacts[contact_id], "agent_removed", now)
+        self._index.remove(agent)
         del self._agents[agent_id]
-        return events
-
-    def _unindex(self, agent: Agent) -> None:
-        for group in agent.spec.queues:
-            members = self._members.get(group)
-            if members is not None:
-                members.discard(agent.agent_id)
+        return events + self._release_held(agent_id, now)
 
     def agent_connected(self, agent_id: str, now: float) -> list[DomainEvent]:
         agent = self._agents.get(agent_id)
         if agent is None:
-            return [CommandRejected(agent_id, "unknown_agent", "no profile for this agent", now)]
+            return _rejected(agent_id, "unknown_agent", "no profile for this agent", now)
         agent.idle_since = now
         return self._set_presence(agent, Presence.AVAILABLE, "connected", now)
 
@@ -146,7 +184,7 @@ class RoutingEngine:
     def set_presence(self, agent_id: str, presence: Presence, reason: str, now: float) -> list[DomainEvent]:
         agent = self._agents.get(agent_id)
         if agent is None:
-            return [CommandRejected(agent_id, "unknown_agent", "no profile for this agent", now)]
+            return _rejected(agent_id, "unknown_agent", "no profile for this agent", now)
         return self._set_presence(agent, presence, reason, now)
 
     def _set_presence(self, agent: Agent, presence: Presence, reason: str, now: float) -> list[DomainEvent]:
@@ -155,6 +193,7 @@ class RoutingEngine:
             events.append(PresenceChanged(agent.agent_id, presence, reason, now))
         agent.presence = presence
         agent.presence_reason = reason
+        self._index.refresh(agent)
         if presence is Presence.AVAILABLE:
             agent.grace_until = None
             self._in_grace.discard(agent.agent_id)
@@ -166,6 +205,8 @@ class RoutingEngine:
             self._in_grace.add(agent.agent_id)
             if self._policy.disconnect_grace_s == 0:
                 events += self._expire_grace(agent, now)
+        if presence is Presence.OFFLINE:
+            events += self._release_held(agent.agent_id, now)
         return events
 
     def assignments_of(self, agent_id: str) -> list[str]:
@@ -177,7 +218,7 @@ class RoutingEngine:
         return contact_id in self._contacts or contact_id in self._finished
 
     def _admit(self, request: ContactRequest, queued_at: float) -> Contact:
-        queue = select_queue(self._policy, request)
+        queue = self._selector.select(request)
         self._seq += 1
         contact = Contact(
             request=request,
@@ -195,19 +236,12 @@ class RoutingEngine:
         if self.is_known(contact.contact_id):
             return []
         state = self._admit(contact, now)
-        self._refresh_step(state, now)
+        state.step_index = step_index_at(self._steps(state), 0.0)
         self._prefer_previous_agent(state, now)
-        events: list[DomainEvent] = [
-            ContactQueued(
-                state.contact_id,
-                state.queue,
-                state.priority,
-                state.sla_deadline,
-                self._eligibility(state).step_name,
-                now,
-            )
-        ]
-        return events + self._route(state, now)
+        queued = ContactQueued(
+            state.contact_id, state.queue, state.priority, state.sla_deadline, self._eligibility(state).step_name, now
+        )
+        return [queued, *self._route(state, now)]
 
     def _prefer_previous_agent(self, contact: Contact, now: float) -> None:
         sticky = self._policy.sticky
@@ -221,12 +255,24 @@ class RoutingEngine:
         contact.preferred_agent = agent.agent_id
         if agent.presence is not Presence.OFFLINE:
             contact.wait_for_preferred_until = now + sticky.wait_for_previous_s
+            self._held.setdefault(agent.agent_id, set()).add(contact.contact_id)
+
+    def _release_held(self, agent_id: str, now: float) -> list[DomainEvent]:
+        """The agent went offline: contacts waiting for it stop waiting and go to others, in serving order."""
+        released = []
+        for contact_id in self._held.pop(agent_id, ()):
+            contact = self._contacts.get(contact_id)
+            if contact is not None and contact.preferred_agent == agent_id and contact.wait_for_preferred_until > 0:
+                contact.wait_for_preferred_until = 0.0
+                released.append(contact)
+        return self._route_in_order(released, now)
 
     def restore_waiting(self, contact: ContactRequest, queued_at: float) -> None:
+        """A contact that was waiting (or offered) before the restart; agents pull it when they connect."""
         if self.is_known(contact.contact_id):
             return
         state = self._admit(contact, queued_at)
-        self._file(state)
+        self._file(state, queued_at)
 
     def restore_assigned(self, contact: ContactRequest, agent_id: str, assigned_at: float) -> None:
         """A contact an agent had accepted before the restart; their agent gets the disconnect grace period."""
@@ -241,9 +287,9 @@ class RoutingEngine:
         state.agent_id = agent_id
         agent.assigned.add(state.contact_id)
         agent.take(state.channel, assigned_at)
+        self._index.refresh(agent)
         if agent.presence is Presence.OFFLINE and agent.grace_until is None:
-            # The grace period starts at the first tick, when the engine first sees the clock.
-            agent.grace_until = float("-inf")
+            agent.grace_until = GRACE_FROM_FIRST_TICK
             self._in_grace.add(agent_id)
         self._sticky.remember(contact.customer_id, contact.conversation_id, agent_id, assigned_at)
 
@@ -251,17 +297,10 @@ class RoutingEngine:
         self._sticky.remember(customer_id, conversation_id, agent_id, at)
 
     # ----------------------------------------------------------------------------------------------- matching
-    def _candidates(self, groups: frozenset[str]) -> Iterator[Agent]:
-        seen: set[str] = set()
-        for group in sorted(groups):
-            for agent_id in self._members.get(group, ()):
-                if agent_id not in seen:
-                    seen.add(agent_id)
-                    yield self._agents[agent_id]
-
     def _waiting_for_preferred(self, contact: Contact, now: float) -> bool:
-        """Sticky wait: the contact waits a while for its previous agent while that agent is online."""
-        if contact.preferred_agent is None or now >= contact.wait_for_preferred_until:
+        """Sticky wait: the contact waits for its previous agent while that agent is online, until the tick that
+        reaches the end of the wait releases it (so the hold ends at one well-defined moment)."""
+        if contact.preferred_agent is None or contact.wait_for_preferred_until == 0.0:
             return False
         preferred = self._agents.get(contact.preferred_agent)
         return preferred is not None and preferred.presence is not Presence.OFFLINE
@@ -275,50 +314,76 @@ class RoutingEngine:
         scoring = self._queue_policy(contact).scoring
         preferred = self._agents.get(contact.preferred_agent) if contact.preferred_agent else None
         if preferred is not None:
-            sticky_match, _, _ = choose_agent([preferred], eligibility, scoring, preferred.agent_id, now)
-            if sticky_match is not None:
-                return self._offer(contact, sticky_match, now)
+            match = choose_agent([preferred], eligibility, scoring, preferred.agent_id, now, 1, {}, prefiltered=False)
+            if match is not None:
+                return self._offer(contact, match, now)
             if self._waiting_for_preferred(contact, now):
-                self._file(contact)
+                self._file(contact, now)
                 return []
-        match, _, _ = choose_agent(
-            self._candidates(eligibility.groups),
+        match = self._best_ready_agent(contact, eligibility, scoring, now)
+        if match is None:
+            self._file(contact, now)
+            return []
+        return self._offer(contact, match, now)
+
+    def _best_ready_agent(self, contact: Contact, eligibility: Eligibility, scoring: str, now: float) -> Match | None:
+        """Search the ready index; the indexes' own counts explain the agents it never had to look at."""
+        index = self._index
+        groups = eligibility.groups
+        channel = eligibility.channel
+        members = available = ready = 0
+        for group in groups:
+            members += index.member_count(group)
+            available += index.available_count(group)
+            ready += index.ready_count(group, channel)
+        filtered = {
+            "membership": len(self._agents) - members,
+            "offline": members - available,
+            "capacity": available - ready,
+        }
+        by_language = index.ready_buckets(groups, channel, eligibility.languages_to_match())
+        by_skill = min(
+            (index.ready_buckets(groups, channel, (SKILL_PREFIX + skill,)) for skill, _ in eligibility.skills),
+            key=lambda buckets: sum(len(b) for b in buckets),
+            default=None,
+        )
+        use_skill = by_skill is not None and sum(len(b) for b in by_skill) < sum(len(b) for b in by_language)
+        candidates = _union(by_skill if use_skill and by_skill is not None else by_language)
+        if use_skill:
+            filtered["skill"] = ready - len(candidates)
+        else:
+            filtered["language"] = ready - len(candidates)
+        return choose_agent(
+            candidates,
             eligibility,
             scoring,
             contact.preferred_agent,
             now,
+            len(self._agents),
+            filtered,
+            check_language=use_skill,
         )
-        if match is None:
-            self._file(contact)
-            return []
-        return self._offer(contact, match, now)
 
-    def _file(self, contact: Contact) -> None:
+    def _file(self, contact: Contact, now: float) -> None:
+        """Put a contact (back) in the waiting room and wake it when its step, priority or sticky hold changes."""
         contact.state = ContactState.WAITING
-        self._waiting.put(contact, self._eligibility(contact).groups)
+        self._waiting.put(contact, self._eligibility(contact))
+        self._timers.schedule(contact, next_due(contact, self._policy, self._steps(contact), now))
 
     def _pull(self, agent: Agent, now: float) -> list[DomainEvent]:
         """An agent with room takes the first waiting contact (priority, SLA deadline, arrival) they may take."""
-        if agent.presence is not Presence.AVAILABLE or not agent.spec.active or agent.offer_id is not None:
+        if not agent.ready_channels:
             return []
-        if not any(agent.free(channel) > 0 for channel in agent.spec.capacity):
-            return []
-        eligibilities: dict[str, Eligibility] = {}
 
         def accepts(contact: Contact) -> bool:
-            if self._held_for_other(contact, agent, now):
-                return False
-            eligibility = self._eligibility(contact)
-            eligibilities[contact.contact_id] = eligibility
-            return eligibility.rejection(agent) is None
+            return self._eligibility(contact).rejection(agent) is None and not self._held_for_other(contact, agent, now)
 
-        contact = self._waiting.best(sorted(agent.spec.queues), accepts)
+        contact = self._waiting.best_for(agent, accepts)
         if contact is None:
             return []
-        eligibility = eligibilities[contact.contact_id]
         sticky = contact.preferred_agent == agent.agent_id
-        match = pulled_decision(agent, eligibility, self._queue_policy(contact).scoring, sticky, now)
-        return self._offer(contact, match, now)
+        scoring = self._queue_policy(contact).scoring
+        return self._offer(contact, pulled_decision(agent, self._eligibility(contact), scoring, sticky, now), now)
 
     # ----------------------------------------------------------------------------------------------- offers
     def _offer(self, contact: Contact, match: Match, now: float) -> list[DomainEvent]:
@@ -339,6 +404,7 @@ class RoutingEngine:
         contact.offered_at = now
         agent.offer_id = offer.offer_id
         agent.take(contact.channel, now)
+        self._index.refresh(agent)
         return [
             OfferMade(
                 offer.offer_id,
@@ -352,14 +418,14 @@ class RoutingEngine:
             )
         ]
 
-    def _owned_offer(self, agent_id: str, offer_id: str, now: float) -> Offer | CommandRejected:
+    def _owned_offer(self, agent_id: str, offer_id: str, now: float) -> Offer | list[DomainEvent]:
         if agent_id not in self._agents:
-            return CommandRejected(agent_id, "unknown_agent", "no profile for this agent", now)
+            return _rejected(agent_id, "unknown_agent", "no profile for this agent", now)
         offer = self._offers.get(offer_id)
         if offer is None:
-            return CommandRejected(agent_id, "unknown_offer", "the offer expired, was rescinded or never existed", now)
+            return _rejected(agent_id, "unknown_offer", "the offer expired, was rescinded or never existed", now)
         if offer.agent_id != agent_id:
-            return CommandRejected(agent_id, "not_owner", "the offer belongs to another agent", now)
+            return _rejected(agent_id, "not_owner", "the offer belongs to another agent", now, offer.contact_id)
         return offer
 
     def _close_offer(self, offer: Offer, now: float) -> tuple[Contact, Agent]:
@@ -370,12 +436,13 @@ class RoutingEngine:
         contact.offer_id = None
         agent.offer_id = None
         agent.release(contact.channel, now)
+        self._index.refresh(agent)
         return contact, agent
 
     def accept(self, agent_id: str, offer_id: str, now: float) -> list[DomainEvent]:
         offer = self._owned_offer(agent_id, offer_id, now)
-        if isinstance(offer, CommandRejected):
-            return [offer]
+        if not isinstance(offer, Offer):
+            return offer
         self._offers.pop(offer_id)
         contact = self._contacts[offer.contact_id]
         agent = self._agents[agent_id]
@@ -384,6 +451,7 @@ class RoutingEngine:
         contact.state = ContactState.ASSIGNED
         contact.agent_id = agent_id
         agent.assigned.add(contact.contact_id)
+        self._index.refresh(agent)
         self._stats.accepted(contact.queue, now - contact.queued_at, now <= contact.sla_deadline, now)
         request = contact.request
         self._sticky.remember(request.customer_id, request.conversation_id, agent_id, now)
@@ -395,8 +463,8 @@ class RoutingEngine:
 
     def reject(self, agent_id: str, offer_id: str, reason: str, now: float) -> list[DomainEvent]:
         offer = self._owned_offer(agent_id, offer_id, now)
-        if isinstance(offer, CommandRejected):
-            return [offer]
+        if not isinstance(offer, Offer):
+            return offer
         contact, agent = self._close_offer(offer, now)
         contact.declined_by.add(agent_id)
         events: list[DomainEvent] = [OfferRejected(offer_id, contact.contact_id, agent_id, reason, now)]
@@ -415,26 +483,27 @@ class RoutingEngine:
     def _retry(self, contact: Contact, now: float) -> list[DomainEvent]:
         """After a reject or timeout: re-offer, escalating once the attempts are used up."""
         events: list[DomainEvent] = []
+        if contact.preferred_agent in contact.declined_by:
+            contact.preferred_agent = None  # the sticky agent passed: nothing left to wait for
+            contact.wait_for_preferred_until = 0.0
         if contact.attempts >= self._policy.max_offer_attempts:
             contact.attempts = 0
             contact.declined_by.clear()
-            if "offer_attempts_exhausted" not in contact.escalations:
-                contact.escalations.add("offer_attempts_exhausted")
+            if ATTEMPTS_EXHAUSTED not in contact.escalations:
+                contact.escalations.add(ATTEMPTS_EXHAUSTED)
                 contact.escalation_boost += self._policy.escalation.breach_boost
-            events.append(ContactEscalated(contact.contact_id, "offer_attempts_exhausted", contact.priority, now))
+            events.append(ContactEscalated(contact.contact_id, ATTEMPTS_EXHAUSTED, contact.priority, now))
         return events + self._route(contact, now)
 
     # ----------------------------------------------------------------------------------------------- work
     def complete(self, agent_id: str, contact_id: str, disposition: str, summary: str, now: float) -> list[DomainEvent]:
         contact = self._contacts.get(contact_id)
         if agent_id not in self._agents:
-            return [CommandRejected(agent_id, "unknown_agent", "no profile for this agent", now, contact_id)]
+            return _rejected(agent_id, "unknown_agent", "no profile for this agent", now, contact_id)
         if contact is None:
-            return [CommandRejected(agent_id, "unknown_contact", "no such contact in progress", now, contact_id)]
+            return _rejected(agent_id, "unknown_contact", "no such contact in progress", now, contact_id)
         if contact.state is not ContactState.ASSIGNED or contact.agent_id != agent_id:
-            return [
-                CommandRejected(agent_id, "not_owner", "the contact is not assigned to this agent", now, contact_id)
-            ]
+            return _rejected(agent_id, "not_owner", "the contact is not assigned to this agent", now, contact_id)
         agent = self._agents[agent_id]
         agent.assigned.discard(contact_id)
         contact.state = ContactState.COMPLETED
@@ -448,6 +517,7 @@ class RoutingEngine:
             heapq.heappush(self._wrap_ups, (now + self._policy.wrap_up_s, self._seq, agent_id, contact.channel))
             return events
         agent.release(contact.channel, now)
+        self._index.refresh(agent)
         return events + self._pull(agent, now)
 
     def _remember_finished(self, contact_id: str) -> None:
@@ -461,6 +531,7 @@ class RoutingEngine:
         if agent is not None:
             agent.assigned.discard(contact.contact_id)
             agent.release(contact.channel, now)
+            self._index.refresh(agent)
         contact.agent_id = None
         contact.attempts = 0
         contact.preferred_agent = None
@@ -486,22 +557,34 @@ class RoutingEngine:
             agent = self._agents.get(agent_id)
             if agent is not None:
                 agent.release(channel, now)
+                self._index.refresh(agent)
                 events += self._pull(agent, now)
         for agent_id in sorted(self._in_grace):
             agent = self._agents[agent_id]
             if agent.grace_until is None or agent.presence is not Presence.OFFLINE:
                 continue
-            if agent.grace_until == float("-inf"):
+            if agent.grace_until == GRACE_FROM_FIRST_TICK:
                 agent.grace_until = now + self._policy.disconnect_grace_s
             if agent.grace_until <= now:
                 events += self._expire_grace(agent, now)
-        for contact in list(self._waiting.all()):
+        # Update every due contact first, then route the ones whose options changed in serving order, so a
+        # higher-priority contact due at the same moment is never passed over.
+        to_route: list[Contact] = []
+        for contact in self._timers.due(now):
             if contact.state is ContactState.WAITING:
-                events += self._advance(contact, now)
+                events += self._advance(contact, now, to_route)
+        return events + self._route_in_order(to_route, now)
+
+    def _route_in_order(self, contacts: list[Contact], now: float) -> list[DomainEvent]:
+        events: list[DomainEvent] = []
+        for contact in sorted(contacts, key=Contact.order_key):
+            if contact.state is ContactState.WAITING:
+                self._waiting.discard(contact)
+                events += self._route(contact, now)
         return events
 
     def _time_out(self, offer: Offer, now: float) -> list[DomainEvent]:
-        # expired() already removed the offer from the book; release what it held.
+        # expired() already took the offer out of the book; give back what it held.
         contact = self._contacts[offer.contact_id]
         agent = self._agents[offer.agent_id]
         contact.offer_id = None
@@ -513,84 +596,41 @@ class RoutingEngine:
         events += self._set_presence(agent, Presence.AWAY, "missed_offer", now)
         return events + self._retry(contact, now)
 
-    def _refresh_step(self, contact: Contact, now: float) -> bool:
-        """Move the contact to the latest relaxation step its waiting time has reached; True when it moved."""
-        waited = now - contact.queued_at
-        index = -1
-        for i, step in enumerate(self._steps(contact)):
-            if waited >= step.after_s:
-                index = i
-        if index == contact.step_index:
-            return False
-        contact.step_index = index
-        return True
-
-    def _advance(self, contact: Contact, now: float) -> list[DomainEvent]:
-        """Time-driven changes to a waiting contact: aging, SLA escalation, relaxation, end of a sticky wait."""
+    def _advance(self, contact: Contact, now: float, to_route: list[Contact]) -> list[DomainEvent]:
+        """Time-driven changes to a waiting contact: aging, SLA escalation, relaxation, end of a sticky wait.
+        A contact whose options widened joins `to_route`; any other is re-filed with its new order."""
         events: list[DomainEvent] = []
-        refile = False
-        aging = self._policy.aging
-        boost = min(aging.max_boost, int((now - contact.queued_at) // aging.every_s) * aging.points)
-        if boost != contact.aging_boost:
-            contact.aging_boost = boost
-            refile = True
+        waited = now - contact.queued_at
+        contact.aging_boost = aging_boost_at(self._policy, waited)
         escalation = self._policy.escalation
-        total = contact.sla_deadline - contact.request.received_at
         for reason, at, points in (
-            ("sla_at_risk", contact.sla_deadline - total * (1 - escalation.at_risk_fraction), escalation.at_risk_boost),
-            ("sla_breached", contact.sla_deadline, escalation.breach_boost),
+            (SLA_AT_RISK, at_risk_time(contact, self._policy), escalation.at_risk_boost),
+            (SLA_BREACHED, contact.sla_deadline, escalation.breach_boost),
         ):
             if now >= at and reason not in contact.escalations:
                 contact.escalations.add(reason)
                 contact.escalation_boost += points
                 events.append(ContactEscalated(contact.contact_id, reason, contact.priority, now))
-                refile = True
-        stepped = self._refresh_step(contact, now)
+        step_index = step_index_at(self._steps(contact), waited)
+        stepped = step_index != contact.step_index
+        if stepped:
+            contact.step_index = step_index
+            contact.eligibility = None
         sticky_over = contact.preferred_agent is not None and 0 < contact.wait_for_preferred_until <= now
         if sticky_over:
             contact.wait_for_preferred_until = 0.0
         if stepped or sticky_over:
-            return events + self._route(contact, now)
-        if refile:
-            self._file(contact)
+            to_route.append(contact)
+        else:
+            self._file(contact, now)
         return events
 
     # ----------------------------------------------------------------------------------------------- read models
     def queue_stats(self, now: float) -> list[QueueStatsView]:
-        views = []
-        for queue in self._policy.queues:
-            waiting = list(self._waiting.in_queue(queue.name))
-            counters = self._stats.of(queue.name)
-            available: dict[str, int] = {}
-            for agent_id in sorted(self._members.get(queue.name, ())):
-                agent = self._agents[agent_id]
-                if agent.presence is not Presence.AVAILABLE or not agent.spec.active:
-                    continue
-                if not any(agent.free(channel) > 0 for channel in agent.spec.capacity):
-                    continue
-                for skill in queue.required_skills:
-                    if agent.spec.skills.get(skill, 0) >= queue.required_skills[skill]:
-                        available[f"skill:{skill}"] = available.get(f"skill:{skill}", 0) + 1
-                for language in agent.spec.languages:
-                    available[f"language:{language}"] = available.get(f"language:{language}", 0) + 1
-            views.append(
-                QueueStatsView(
-                    queue=queue.name,
-                    waiting=len(waiting),
-                    longest_waiting_s=max((now - c.queued_at for c in waiting), default=0.0),
-                    average_time_to_accept_s=counters.average_time_to_accept_s,
-                    offers_timed_out=counters.offers_timed_out,
-                    sla_attainment_percent=counters.sla_attainment_percent,
-                    available_agents=available,
-                    estimated_wait_s=self._stats.estimated_wait_s(queue.name, len(waiting) + 1, now),
-                )
-            )
-        return views
+        return [queue_view(queue, self._waiting, self._index, self._stats, now) for queue in self._policy.queues]
 
     def position(self, contact_id: str, now: float) -> tuple[int, float] | None:
         contact = self._contacts.get(contact_id)
         if contact is None or contact.state is not ContactState.WAITING:
             return None
-        key = contact.order_key()
-        ahead = sum(1 for other in self._waiting.in_queue(contact.queue) if other.order_key() < key)
-        return ahead + 1, self._stats.estimated_wait_s(contact.queue, ahead + 1, now)
+        return position_of(contact, self._waiting, self._stats, now)

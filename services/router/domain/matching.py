@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from services.router.domain.eligibility import Eligibility
+from services.router.domain.eligibility import BASE_STEP, Eligibility
 from services.router.domain.events import Decision
 from services.router.domain.model import Agent
-from services.router.domain.scoring import Score, better, score_agent
+from services.router.domain.scoring import (
+    IDLE_HALF_S,
+    LEAST_OCCUPIED,
+    PROFICIENCY_WEIGHT,
+    STICKY_BONUS,
+    components,
+    occupancy,
+    score,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,20 +26,18 @@ class Match:
     needs_translation: bool
 
 
-def _summary(step: str, sticky: bool, eligible: int, components: dict[str, float]) -> str:
+def _with_step(reason: str, step: str) -> str:
+    return reason if step == BASE_STEP else f"{reason}; relaxation step {step}"
+
+
+def _summary(sticky: bool, eligible: int, parts: Mapping[str, float]) -> str:
     if sticky:
-        reason = "sticky: previous agent of this customer"
-    elif "idle_s" in components:
-        reason = (
-            f"best proficiency fit {components['proficiency']:.1f}, then longest idle "
-            f"({components['idle_s']:.0f} s) among {eligible} eligible"
-        )
+        return "sticky: previous agent of this customer"
+    if "idle_s" in parts:
+        then = f"longest idle ({parts['idle_s']:.0f} s)"
     else:
-        reason = (
-            f"best proficiency fit {components['proficiency']:.1f}, then least occupied "
-            f"({components['occupancy']:.0%}) among {eligible} eligible"
-        )
-    return reason if step == "base" else f"{reason}; relaxation step {step}"
+        then = f"least occupied ({parts['occupancy']:.0%})"
+    return f"best proficiency fit {parts['proficiency']:.1f}, then {then} among {eligible} eligible"
 
 
 def choose_agent(
@@ -40,52 +46,89 @@ def choose_agent(
     scoring: str,
     preferred_agent: str | None,
     now: float,
-) -> tuple[Match | None, int, dict[str, int]]:
-    """The best eligible agent among `candidates`, plus the count considered and filtered per reason."""
-    considered = 0
-    filtered: dict[str, int] = {}
-    best: tuple[float, str] | None = None
+    considered: int,
+    filtered: Mapping[str, int],
+    *,
+    prefiltered: bool = True,
+    check_language: bool = False,
+) -> Match | None:
+    """The best eligible agent among `candidates`, explained.
+
+    `considered` and `filtered` describe the agents the indexes already ruled out; candidates come from the
+    ready index (`prefiltered`: only skills, past declines and, when found by skill, language are left to check)
+    or are checked in full.
+    This loop is the hot path of routing, so the score of `scoring.score` is computed inline.
+    """
+    counts = {reason: n for reason, n in filtered.items() if n > 0}
+    skills = eligibility.skills
+    per_skill = PROFICIENCY_WEIGHT / len(skills) if skills else 0.0
+    declined = eligibility.declined_by
+    least_occupied = scoring == LEAST_OCCUPIED
+    best_value = -1.0
     best_agent: Agent | None = None
-    best_score: Score | None = None
     eligible = 0
     for agent in candidates:
-        considered += 1
-        reason = eligibility.rejection(agent)
-        if reason is not None:
-            filtered[reason] = filtered.get(reason, 0) + 1
+        if not prefiltered:
+            reason = eligibility.rejection(agent)
+            if reason is not None:
+                counts[reason] = counts.get(reason, 0) + 1
+                continue
+        elif check_language and not eligibility.speaks(agent):
+            counts["language"] = counts.get("language", 0) + 1
             continue
-        eligible += 1
-        score = score_agent(agent, eligibility.skills, scoring, agent.agent_id == preferred_agent, now)
-        key = (score.value, agent.agent_id)
-        if best is None or better(key, best):
-            best, best_agent, best_score = key, agent, score
-    if best_agent is None or best_score is None:
-        return None, considered, filtered
-    sticky = best_score.components["sticky"] > 0
+        have = agent.spec.skills
+        total = 0
+        for skill, minimum in skills:
+            level = have.get(skill, 0)
+            if level < minimum:
+                break
+            total += level
+        else:
+            if declined and agent.agent_id in declined:
+                counts["declined"] = counts.get("declined", 0) + 1
+                continue
+            eligible += 1
+            if least_occupied:
+                tie = max(0.0, 1.0 - occupancy(agent)) * 0.999
+            else:
+                idle_s = now - agent.idle_since
+                tie = idle_s / (idle_s + IDLE_HALF_S) if idle_s > 0 else 0.0
+            value = per_skill * total + tie
+            if agent.agent_id == preferred_agent:
+                value += STICKY_BONUS
+            if value > best_value or (value == best_value and best_agent and agent.agent_id < best_agent.agent_id):
+                best_value, best_agent = value, agent
+            continue
+        counts["skill"] = counts.get("skill", 0) + 1
+    if best_agent is None:
+        return None
+    sticky = best_agent.agent_id == preferred_agent
+    parts = components(best_agent, skills, scoring, sticky, now)
     decision = Decision(
         candidates_considered=considered,
-        filtered_out=filtered,
+        filtered_out=counts,
         chosen_agent_id=best_agent.agent_id,
-        score=best_score.value,
-        score_components=best_score.components,
+        score=best_value,
+        score_components=parts,
         relaxation_step=eligibility.step_name,
-        summary=_summary(eligibility.step_name, sticky, eligible, best_score.components),
+        summary=_with_step(_summary(sticky, eligible, parts), eligibility.step_name),
     )
-    return Match(best_agent, decision, eligibility.needs_translation(best_agent)), considered, filtered
+    return Match(best_agent, decision, eligibility.needs_translation(best_agent))
 
 
 def pulled_decision(agent: Agent, eligibility: Eligibility, scoring: str, sticky: bool, now: float) -> Match:
     """The record for an agent who freed capacity and pulled the best waiting contact they may take."""
-    score = score_agent(agent, eligibility.skills, scoring, sticky, now)
+    parts = components(agent, eligibility.skills, scoring, sticky, now)
+    reason = "agent freed capacity and pulled the first waiting contact by priority, SLA deadline, arrival"
+    if sticky:
+        reason = f"sticky: previous agent of this customer; {reason}"
     decision = Decision(
         candidates_considered=1,
         filtered_out={},
         chosen_agent_id=agent.agent_id,
-        score=score.value,
-        score_components=score.components,
+        score=score(agent, eligibility.skills, scoring, sticky, now),
+        score_components=parts,
         relaxation_step=eligibility.step_name,
-        summary=("sticky: previous agent of this customer, " if sticky else "")
-        + "agent freed capacity and pulled the first waiting contact by priority, SLA deadline, arrival"
-        + ("" if eligibility.step_name == "base" else f"; relaxation step {eligibility.step_name}"),
+        summary=_with_step(reason, eligibility.step_name),
     )
     return Match(agent, decision, eligibility.needs_translation(agent))

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.router.domain.eligibility import Eligibility
 
 
 class Presence(Enum):
@@ -57,6 +61,8 @@ class Agent:
     idle_since: float = 0.0
     # Contacts kept for the agent after a disconnect, until this time.
     grace_until: float | None = None
+    # Channels the AgentIndex has filed the agent as ready on (owned by the index).
+    ready_channels: frozenset[str] = frozenset()
 
     @property
     def agent_id(self) -> str:
@@ -114,6 +120,10 @@ class Contact:
     wait_for_preferred_until: float = 0.0
     seq: int = 0
     offered_at: float = 0.0
+    # Bumped whenever the contact is re-filed in or leaves the waiting room; older heap and timer entries are stale.
+    file_version: int = 0
+    # Requirements under the current relaxation step, cached until the step (or the policy) changes.
+    eligibility: Eligibility | None = None
 
     @property
     def contact_id(self) -> str:

@@ -1,79 +1,112 @@
-"""The waiting room: waiting contacts per agent group, served by priority, then SLA deadline, then arrival.
+"""The waiting room: waiting contacts filed so an agent finds the best one it may take without scanning them all.
 
-Each group an agent can serve has a heap with lazy deletion: a contact is re-pushed whenever its order key or its
-groups change (aging, escalation, relaxation) and stale entries are dropped when they surface. A contact may sit in
-several heaps (its queue and every overflow group its relaxation step opened).
+Contacts are filed per (group, channel, language) and, inside, per primary skill and its minimum (the first
+required skill by name): an agent with room looks only at the buckets of its groups, channels with room,
+languages, and skills at or below its own level.
+Each bucket is a heap ordered by priority, then SLA deadline, then arrival, with lazy deletion: a contact is
+re-filed (new version) whenever its order or its eligibility changes, and stale entries are dropped when they
+surface.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
-from services.router.domain.model import Contact, ContactState
+from services.router.domain.eligibility import ANY_LANGUAGE, Eligibility
+from services.router.domain.model import Agent, Contact, ContactState
+
+# Filing key of contacts that require no skill: every agent may take them.
+ANY_SKILL = "*"
 
 _Entry = tuple[int, float, int, int, Contact]
 
 
 class WaitingRoom:
     def __init__(self) -> None:
-        self._heaps: dict[str, list[_Entry]] = {}
-        # Waiting contacts per queue, for stats and positions.
+        # (group, channel, language) -> primary skill -> its minimum -> heap
+        self._buckets: dict[tuple[str, str, str], dict[str, dict[int, list[_Entry]]]] = {}
+        # Waiting contacts per queue, for stats, positions and membership tests.
         self._by_queue: dict[str, dict[str, Contact]] = {}
-        self._versions: dict[str, int] = {}
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._versions)
+        return self._count
 
     def __contains__(self, contact_id: str) -> bool:
-        return contact_id in self._versions
+        return any(contact_id in waiting for waiting in self._by_queue.values())
 
-    def put(self, contact: Contact, groups: Iterable[str]) -> None:
-        """Add or re-file a waiting contact under `groups` with its current order key."""
-        version = self._versions.get(contact.contact_id, 0) + 1
-        self._versions[contact.contact_id] = version
-        self._by_queue.setdefault(contact.queue, {})[contact.contact_id] = contact
+    def put(self, contact: Contact, eligibility: Eligibility) -> None:
+        """Add or re-file a waiting contact with its current order key and eligibility."""
+        waiting = self._by_queue.get(contact.queue)
+        if waiting is None:
+            waiting = self._by_queue[contact.queue] = {}
+        if contact.contact_id not in waiting:
+            waiting[contact.contact_id] = contact
+            self._count += 1
+        contact.file_version += 1
         neg_priority, deadline, seq = contact.order_key()
-        for group in groups:
-            heapq.heappush(self._heaps.setdefault(group, []), (neg_priority, deadline, seq, version, contact))
+        entry = (neg_priority, deadline, seq, contact.file_version, contact)
+        skill, minimum = eligibility.skills[0] if eligibility.skills else (ANY_SKILL, 0)
+        channel = eligibility.channel
+        buckets = self._buckets
+        for group in eligibility.groups:
+            for language in eligibility.languages_to_match():
+                key = (group, channel, language)
+                by_skill = buckets.get(key)
+                if by_skill is None:
+                    by_skill = buckets[key] = {}
+                by_minimum = by_skill.get(skill)
+                if by_minimum is None:
+                    by_skill[skill] = {minimum: [entry]}
+                    continue
+                heap = by_minimum.get(minimum)
+                if heap is None:
+                    by_minimum[minimum] = [entry]
+                else:
+                    heapq.heappush(heap, entry)
 
     def discard(self, contact: Contact) -> None:
-        if self._versions.pop(contact.contact_id, None) is not None:
-            waiting = self._by_queue.get(contact.queue)
-            if waiting is not None:
-                waiting.pop(contact.contact_id, None)
+        waiting = self._by_queue.get(contact.queue)
+        if waiting is not None and waiting.pop(contact.contact_id, None) is not None:
+            self._count -= 1
+            contact.file_version += 1
 
-    def _live(self, entry: _Entry) -> bool:
-        contact = entry[4]
-        return contact.state is ContactState.WAITING and self._versions.get(contact.contact_id) == entry[3]
-
-    def best(self, groups: Iterable[str], accepts: Callable[[Contact], bool]) -> Contact | None:
-        """The first waiting contact, in serving order across `groups`, that `accepts` takes."""
+    def best_for(self, agent: Agent, accepts: Callable[[Contact], bool]) -> Contact | None:
+        """The first waiting contact, in serving order over every bucket the agent may serve, that it accepts."""
+        spec = agent.spec
+        skills = spec.skills
+        languages = (*spec.languages, ANY_LANGUAGE)
+        buckets = self._buckets
         best: _Entry | None = None
-        for group in groups:
-            heap = self._heaps.get(group)
-            if not heap:
-                continue
-            entry = self._first_accepted(heap, accepts)
-            if entry is not None and (best is None or entry[:3] < best[:3]):
-                best = entry
+        for group in spec.queues:
+            for channel in agent.ready_channels:
+                for language in languages:
+                    key = (group, channel, language)
+                    by_skill = buckets.get(key)
+                    if by_skill is None:
+                        continue
+                    if len(by_skill) <= len(skills):
+                        names = [name for name in by_skill if name in skills or name == ANY_SKILL]
+                    else:
+                        names = [name for name in (*skills, ANY_SKILL) if name in by_skill]
+                    for name in names:
+                        by_minimum = by_skill[name]
+                        level = skills.get(name, 0)
+                        for minimum in [m for m in by_minimum if m <= level]:
+                            heap = by_minimum[minimum]
+                            if best is not None and heap[0][:3] >= best[:3]:
+                                continue  # even its head (stale or not) cannot beat the best so far
+                            entry = _first_accepted(heap, accepts)
+                            if not heap:
+                                del by_minimum[minimum]
+                            if entry is not None and (best is None or entry[:3] < best[:3]):
+                                best = entry
+                        if not by_minimum:
+                            del by_skill[name]
+                    if not by_skill:
+                        del buckets[key]
         return None if best is None else best[4]
-
-    def _first_accepted(self, heap: list[_Entry], accepts: Callable[[Contact], bool]) -> _Entry | None:
-        skipped: list[_Entry] = []
-        found: _Entry | None = None
-        while heap:
-            entry = heap[0]
-            if not self._live(entry):
-                heapq.heappop(heap)
-                continue
-            if accepts(entry[4]):
-                found = entry
-                break
-            skipped.append(heapq.heappop(heap))
-        for entry in skipped:
-            heapq.heappush(heap, entry)
-        return found
 
     def in_queue(self, queue: str) -> Iterator[Contact]:
         yield from self._by_queue.get(queue, {}).values()
@@ -81,3 +114,25 @@ class WaitingRoom:
     def all(self) -> Iterator[Contact]:
         for waiting in self._by_queue.values():
             yield from waiting.values()
+
+
+def _live(entry: _Entry) -> bool:
+    contact = entry[4]
+    return contact.state is ContactState.WAITING and contact.file_version == entry[3]
+
+
+def _first_accepted(heap: list[_Entry], accepts: Callable[[Contact], bool]) -> _Entry | None:
+    skipped: list[_Entry] = []
+    found: _Entry | None = None
+    while heap:
+        entry = heap[0]
+        if not _live(entry):
+            heapq.heappop(heap)
+            continue
+        if accepts(entry[4]):
+            found = entry
+            break
+        skipped.append(heapq.heappop(heap))
+    for entry in skipped:
+        heapq.heappush(heap, entry)
+    return found

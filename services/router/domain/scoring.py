@@ -7,46 +7,44 @@ Equal scores fall back to the smallest agent id, so the choice is deterministic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from services.router.domain.model import Agent
 
 STICKY_BONUS = 100.0
 PROFICIENCY_WEIGHT = 10.0
 # Idle time at which the longest-idle tie-breaker reaches one half; it saturates towards 1.
 IDLE_HALF_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Score:
-    value: float
-    components: dict[str, float]
+LEAST_OCCUPIED = "least_occupied"
 
 
 def proficiency_fit(agent: Agent, skills: tuple[tuple[str, int], ...]) -> float:
+    """Mean proficiency over the required skills (higher is a better fit)."""
     if not skills:
         return 0.0
     have = agent.spec.skills
     return sum(have.get(skill, 0) for skill, _ in skills) / len(skills)
 
 
-def tie_breaker(agent: Agent, scoring: str, now: float) -> tuple[str, float, float]:
-    """(component name, raw value, normalized value in [0, 1)) for the queue's secondary criterion."""
-    if scoring == "least_occupied":
-        capacity = sum(agent.spec.capacity.values()) or 1
-        occupancy = agent.total_load / capacity
-        return "occupancy", occupancy, max(0.0, 1.0 - occupancy) * 0.999
-    idle_s = max(0.0, now - agent.idle_since)
-    return "idle_s", idle_s, idle_s / (idle_s + IDLE_HALF_S)
+def occupancy(agent: Agent) -> float:
+    capacity = sum(agent.spec.capacity.values())
+    return sum(agent.load.values()) / capacity if capacity else 1.0
 
 
-def score_agent(agent: Agent, skills: tuple[tuple[str, int], ...], scoring: str, sticky: bool, now: float) -> Score:
-    fit = proficiency_fit(agent, skills)
-    name, raw, normalized = tie_breaker(agent, scoring, now)
-    value = (STICKY_BONUS if sticky else 0.0) + PROFICIENCY_WEIGHT * fit + normalized
-    return Score(value, {"sticky": 1.0 if sticky else 0.0, "proficiency": fit, name: raw})
+def score(agent: Agent, skills: tuple[tuple[str, int], ...], scoring: str, sticky: bool, now: float) -> float:
+    if scoring == LEAST_OCCUPIED:
+        tie = max(0.0, 1.0 - occupancy(agent)) * 0.999
+    else:
+        idle_s = max(0.0, now - agent.idle_since)
+        tie = idle_s / (idle_s + IDLE_HALF_S)
+    return (STICKY_BONUS if sticky else 0.0) + PROFICIENCY_WEIGHT * proficiency_fit(agent, skills) + tie
 
 
-def better(a: tuple[float, str], b: tuple[float, str]) -> bool:
-    """True when (score, agent_id) `a` beats `b`: higher score, then smaller agent id."""
-    return a[0] > b[0] or (a[0] == b[0] and a[1] < b[1])
+def components(
+    agent: Agent, skills: tuple[tuple[str, int], ...], scoring: str, sticky: bool, now: float
+) -> dict[str, float]:
+    """The parts of `score`, for the decision record."""
+    parts = {"sticky": 1.0 if sticky else 0.0, "proficiency": proficiency_fit(agent, skills)}
+    if scoring == LEAST_OCCUPIED:
+        parts["occupancy"] = occupancy(agent)
+    else:
+        parts["idle_s"] = max(0.0, now - agent.idle_since)
+    return parts

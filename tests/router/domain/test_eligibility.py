@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.router.domain.eligibility import Eligibility, eligibility_for
+from services.router.domain.eligibility import Eligibility, eligibility_for, step_profiles
 from services.router.domain.model import Agent, Contact, Presence
 from services.router.domain.policy import RelaxationStep
 
@@ -32,13 +32,17 @@ def waiting(language: str = "hr", skills: dict[str, int] | None = None, step_ind
     )
 
 
+def requirements(contact: Contact) -> Eligibility:
+    return eligibility_for(contact, step_profiles(STEPS)[contact.step_index + 1])
+
+
 def live(**kwargs: object) -> Agent:
     spec = agent(languages=("hr",), **kwargs)  # type: ignore[arg-type]
     return Agent(spec=spec, presence=Presence.AVAILABLE)
 
 
 def base() -> Eligibility:
-    return eligibility_for(waiting(), STEPS)
+    return requirements(waiting())
 
 
 def test_available_member_with_skill_language_and_capacity_is_eligible() -> None:
@@ -89,17 +93,17 @@ def test_agent_not_speaking_the_language_is_filtered() -> None:
 
 def test_undetermined_language_accepts_any_speaker() -> None:
     candidate = Agent(spec=agent(languages=("de",)), presence=Presence.AVAILABLE)
-    assert eligibility_for(waiting(language="und"), STEPS).rejection(candidate) is None
+    assert requirements(waiting(language="und")).rejection(candidate) is None
 
 
 def test_agent_who_declined_the_contact_is_not_asked_again() -> None:
     declined = waiting()
     declined.declined_by.add("a1")
-    assert eligibility_for(declined, STEPS).rejection(live()) == "declined"
+    assert requirements(declined).rejection(live()) == "declined"
 
 
 def test_first_step_lowers_minimum_proficiency_but_never_below_one() -> None:
-    relaxed = eligibility_for(waiting(skills={"general": 3, "vip": 1}, step_index=0), STEPS)
+    relaxed = requirements(waiting(skills={"general": 3, "vip": 1}, step_index=0))
     assert dict(relaxed.skills) == {"general": 2, "vip": 1}
     assert relaxed.rejection(live(skills={"general": 2, "vip": 1})) is None
     assert relaxed.step_name == "lower"
@@ -107,14 +111,14 @@ def test_first_step_lowers_minimum_proficiency_but_never_below_one() -> None:
 
 def test_overflow_step_widens_membership() -> None:
     overflow_agent = live(queues=("overflow",))
-    assert eligibility_for(waiting(step_index=0), STEPS).rejection(overflow_agent) == "membership"
-    assert eligibility_for(waiting(step_index=1), STEPS).rejection(overflow_agent) is None
+    assert requirements(waiting(step_index=0)).rejection(overflow_agent) == "membership"
+    assert requirements(waiting(step_index=1)).rejection(overflow_agent) is None
 
 
 def test_fallback_language_step_allows_other_speakers_and_marks_translation() -> None:
     english = Agent(spec=agent(languages=("en",)), presence=Presence.AVAILABLE)
-    assert eligibility_for(waiting(step_index=1), STEPS).rejection(english) == "language"
-    relaxed = eligibility_for(waiting(step_index=2), STEPS)
+    assert requirements(waiting(step_index=1)).rejection(english) == "language"
+    relaxed = requirements(waiting(step_index=2))
     assert relaxed.rejection(english) is None
     assert relaxed.needs_translation(english)
     assert not relaxed.needs_translation(live())

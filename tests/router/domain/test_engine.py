@@ -237,8 +237,10 @@ def test_decision_record_explains_candidates_filters_and_score(engine: RoutingEn
     offer = offer_in(engine.enqueue(contact("c1", language="hr", skills={"general": 3}), T0 + 30))
     decision = offer.decision
     assert decision.chosen_agent_id == "a-best"
-    assert decision.candidates_considered == 5
-    assert dict(decision.filtered_out) == {"skill": 1, "language": 1, "capacity": 1, "offline": 1}
+    assert decision.candidates_considered == 6
+    expected = {"membership": 1, "offline": 1, "capacity": 1, "language": 1, "skill": 1}
+    assert dict(decision.filtered_out) == expected
+    assert decision.candidates_considered == sum(expected.values()) + 1  # the funnel adds up: one eligible
     assert decision.score_components["proficiency"] == 5.0
     assert decision.score_components["idle_s"] == 30.0
     assert decision.relaxation_step == "base"

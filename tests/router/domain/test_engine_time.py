@@ -132,3 +132,21 @@ def test_offline_previous_agent_is_not_waited_for(engine: RoutingEngine) -> None
 def test_queued_event_reports_queue_priority_and_deadline(engine: RoutingEngine) -> None:
     queued = of_type(engine.enqueue(contact("c1", queue="vip", channel="telegram", priority=1), T0 + 5), ContactQueued)
     assert (queued[0].queue, queued[0].priority, queued[0].sla_deadline) == ("vip", 11, T0 + 900)
+
+
+def test_contacts_held_for_a_sticky_agent_go_to_others_when_it_goes_offline(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", capacity={"email": 1}), agent("a2", capacity={"email": 0}))
+    engine.accept("a1", of_type(engine.enqueue(contact("x"), T0), OfferMade)[0].offer_id, T0)
+    engine.upsert_agent(agent("a2"), T0)
+    engine.remember_handled("cust-9", "conv-9", "a1", T0)
+    assert not of_type(engine.enqueue(contact("c1", customer="cust-9"), T0 + 1), OfferMade)
+    offer = of_type(engine.agent_disconnected("a1", T0 + 2), OfferMade)[0]
+    assert (offer.contact_id, offer.agent_id) == ("c1", "a2")
+
+
+def test_a_sticky_agent_who_rejects_releases_the_contact_to_others(engine: RoutingEngine) -> None:
+    online(engine, agent("a1"), agent("a2"))
+    engine.remember_handled("cust-9", "conv-9", "a1", T0)
+    first = of_type(engine.enqueue(contact("c1", customer="cust-9"), T0), OfferMade)[0]
+    assert first.agent_id == "a1"
+    assert of_type(engine.reject("a1", first.offer_id, "busy", T0 + 1), OfferMade)[0].agent_id == "a2"
