@@ -108,6 +108,7 @@ class Stack:
         kafka_bootstrap: str | None = None,
         progress: Progress = lambda _: None,
         extra_env: dict[str, str] | None = None,
+        service_env_overrides: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.var_dir = var_dir.resolve()
         self.ports = ports
@@ -118,6 +119,8 @@ class Stack:
             kafka_bootstrap = self.broker.bootstrap_servers
         self.kafka_bootstrap = kafka_bootstrap
         self.extra_env = extra_env or {}
+        # Per-service env on top of the defaults, e.g. {"router": {"ROUTING_POLICY_FILE": ...}} for a test policy.
+        self.service_env_overrides = service_env_overrides or {}
         self.services: dict[str, ServiceProcess] = {}
 
     # --- environment -------------------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ class Stack:
                 "DEMO_MODE": "true",
             },
         }[name]
-        return {**self.common_env(), **specific}
+        return {**self.common_env(), **specific, **self.service_env_overrides.get(name, {})}
 
     def _process(self, name: str) -> ServiceProcess:
         log_path = self.var_dir / "logs" / f"{name}.log"

@@ -10,10 +10,6 @@ import pytest
 
 from devstack.stack import Stack, StackPorts
 
-from .desk import DeskSession
-
-__all__ = ["DeskSession"]
-
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

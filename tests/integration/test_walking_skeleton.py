@@ -16,9 +16,8 @@ from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ProtoConsumer
 from contactrouting.topics import CONTACTS_DEADLETTER, ROUTING_EVENTS
 from contactrouting.v1 import agent_desk_pb2, contact_pb2, routing_pb2
+from devstack.desk import DeskSession, log_in
 from devstack.stack import Stack
-
-from .desk import DeskSession, log_in
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""A minimal real AgentDesk client for tests: one bidirectional gRPC stream, messages read on a thread."""
+"""A small synchronous AgentDesk client: one bidirectional gRPC stream, messages read on a thread (tests, chaos)."""
 
 from __future__ import annotations
 
