@@ -74,6 +74,7 @@ def check_service(
 
     problems += [manifest.problem(where, message) for message in _ports(container, contract, value)]
     problems += [manifest.problem(where, message) for message in _probes(container, contract, value)]
+    problems += [manifest.problem(where, message) for message in _startup_budget(container, contract, value)]
     for name in contract.bind_host_env:
         if value(name) not in BIND_ALL:
             problems.append(
@@ -129,6 +130,20 @@ def _probes(container: dict[str, Any], contract: ServiceContract, value: Any) ->
             path = probe.readiness_path if kind == "readinessProbe" else probe.liveness_path
             if handler.get("path") != path:
                 yield f"{kind} requests {handler.get('path')}, expected {path}"
+
+
+def _startup_budget(container: dict[str, Any], contract: ServiceContract, value: Any) -> Iterator[str]:
+    """A startup probe that gives up before the service itself does restarts a pod that was about to be ready."""
+    if contract.startup_timeout_env is None or value(contract.startup_timeout_env) is None:
+        return
+    probe = container.get("startupProbe")
+    if probe is None:
+        yield f"has no startupProbe although it may take {contract.startup_timeout_env} to become ready"
+        return
+    budget = probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3) + probe.get("initialDelaySeconds", 0)
+    timeout = float(value(contract.startup_timeout_env))
+    if budget <= timeout:
+        yield f"startupProbe gives up after {budget}s, before {contract.startup_timeout_env}={timeout:g}s"
 
 
 def _config_references(

@@ -39,6 +39,8 @@ class ServiceContract:
     port_env: dict[str, str]  # container port name -> the setting that picks that port
     probe: Probe
     config_files: dict[str, str]  # setting naming a YAML file -> "module:loader" that validates it
+    # The setting bounding how long the service may take to become ready; the startup probe must wait longer.
+    startup_timeout_env: str | None = None
     # Env names from the team brief, used only while the service has not defined its settings yet.
     brief_env: frozenset[str] = frozenset()
 
@@ -67,6 +69,7 @@ CONTRACTS: tuple[ServiceContract, ...] = (
         port_env={"grpc": "ROUTER_GRPC_PORT", "metrics": "METRICS_PORT"},
         probe=Probe("grpc", "ROUTER_GRPC_PORT", service="contactrouting.v1.AgentDesk"),
         config_files={"ROUTING_POLICY_FILE": "services.router.domain.policy:load_policy"},
+        startup_timeout_env="ROUTER_STARTUP_TIMEOUT_S",
         brief_env=COMMON_BRIEF_ENV | {"ROUTER_GRPC_PORT", "ROUTING_POLICY_FILE"},
     ),
     ServiceContract(

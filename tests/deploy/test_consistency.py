@@ -110,3 +110,9 @@ def test_the_command_must_run_the_service_module(manifest_of: ManifestOf) -> Non
     manifest = manifest_of("dev")
     container(manifest, "skills")["command"] = ["python", "-m", "services.skills.cli"]
     assert any("expected ['python', '-m', 'services.skills']" in m for m in messages(manifest))
+
+
+def test_a_startup_probe_shorter_than_the_routers_own_startup_timeout_is_found(manifest_of: ManifestOf) -> None:
+    manifest = manifest_of("prod")
+    container(manifest, "router")["startupProbe"]["failureThreshold"] = 12
+    assert any("startupProbe gives up after 60s, before ROUTER_STARTUP_TIMEOUT_S=120s" in m for m in messages(manifest))
