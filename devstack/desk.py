@@ -52,6 +52,11 @@ class DeskSession:
             if message.WhichOneof("kind") == "error":
                 raise DeskRefused(message.error.code, message.error.message)
 
+    def close(self) -> None:
+        self._outgoing.put(_CLOSE)
+        self._call.cancel()
+        self._channel.close()
+
 
 class DeskRefused(Exception):
     def __init__(self, code: str, message: str) -> None:
@@ -72,8 +77,3 @@ def log_in(target: str, agent_id: str, timeout_s: float = 30.0) -> DeskSession:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
-
-    def close(self) -> None:
-        self._outgoing.put(_CLOSE)
-        self._call.cancel()
-        self._channel.close()
