@@ -42,7 +42,7 @@ class Size:
 
 
 FULL = Size(agents=500, think_ms=50, first_rate=20, growth=1.5, step_s=8, drain_s=5, feeders_per_channel=32)
-QUICK = Size(agents=50, think_ms=50, first_rate=20, growth=2.0, step_s=2, drain_s=2, feeders_per_channel=24)
+QUICK = Size(agents=50, think_ms=50, first_rate=40, growth=2.0, step_s=1.5, drain_s=2, feeders_per_channel=24)
 MAX_RATE = 20_000.0
 # A step is kept up with when the client sent at >= 95 % of the rate, >= 99 % of its contacts reached an agent,
 # and their p99 latency stayed under this bound: a backlog growing for a whole step blows through it.

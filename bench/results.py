@@ -73,6 +73,9 @@ class RunInfo:
 
 
 def _git_sha() -> str:
+    """HEAD (with -dirty for uncommitted changes), or BENCH_GIT_SHA when run from an export without .git."""
+    if os.environ.get("BENCH_GIT_SHA"):
+        return os.environ["BENCH_GIT_SHA"]
     try:
         result = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
