@@ -17,7 +17,7 @@ from services.email_gateway.adapters.imap_poller import ImapPoller
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher
 from services.email_gateway.adapters.outbound_sender import OutboundSender
 from services.email_gateway.adapters.smtp_relay import SmtpRelay
-from services.email_gateway.adapters.smtp_server import InboundHandler, InboundSmtpServer
+from services.email_gateway.adapters.smtp_server import InboundHandler, InboundSmtpServer, starttls_context
 from services.email_gateway.adapters.sqlite_threads import ThreadStore
 from services.email_gateway.config import EmailGatewaySettings, load_gateway_config
 from services.email_gateway.domain.outbound_mail import backoff_delays
@@ -50,11 +50,15 @@ class EmailGateway:
         intake = MailIntake(directory, publisher, self._threads, source="email_gateway.smtp")
         # Each worker holds one SMTP transaction while it waits for Kafka's ack; 32 keeps many senders moving.
         self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="smtp-intake")
+        tls_context = None
+        if settings.smtp_tls_cert_file is not None and settings.smtp_tls_key_file is not None:
+            tls_context = starttls_context(settings.smtp_tls_cert_file, settings.smtp_tls_key_file)
         self._smtp = InboundSmtpServer(
             InboundHandler(directory, intake, self._workers),
             settings.smtp_host,
             settings.smtp_port,
             config.max_message_bytes,
+            tls_context,
         )
         self._sender = OutboundSender(
             ProtoConsumer(

@@ -17,6 +17,9 @@ class EmailGatewaySettings(ServiceSettings):
     smtp_port: int = Field(default=2525, ge=0, le=65535)
     email_health_port: int = Field(default=8081, ge=0, le=65535)
     email_gateway_config: Path = Path("config/email_gateway.yaml")
+    # Optional STARTTLS for inbound SMTP: both files (PEM) or neither.
+    smtp_tls_cert_file: Path | None = None
+    smtp_tls_key_file: Path | None = None
     smtp_relay_host: str = "127.0.0.1"
     smtp_relay_port: int = Field(default=2526, ge=1, le=65535)
     # How long an SMTP session waits for Kafka's ack before answering 451.
@@ -25,6 +28,12 @@ class EmailGatewaySettings(ServiceSettings):
     email_send_max_attempts: int = Field(default=5, ge=1)
     email_send_first_retry_s: float = Field(default=2.0, gt=0)
     email_send_max_retry_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> EmailGatewaySettings:
+        if (self.smtp_tls_cert_file is None) != (self.smtp_tls_key_file is None):
+            raise ValueError("set both SMTP_TLS_CERT_FILE and SMTP_TLS_KEY_FILE for STARTTLS, or neither")
+        return self
 
 
 class _Strict(BaseModel):

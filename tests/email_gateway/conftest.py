@@ -15,7 +15,8 @@ from google.protobuf.message import Message
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer
-from contactrouting.topics import ensure_topics
+from contactrouting.topics import CONTACTS_INBOUND, ensure_topics
+from contactrouting.v1 import contact_pb2
 from devstack.ports import free_port, wait_for_port
 from devstack.readiness import wait_for_http_ok
 from devstack.stack import REPO_ROOT, ServiceProcess
@@ -124,3 +125,13 @@ def read_topic(
     finally:
         consumer.close()
     return records
+
+
+def contacts_with_subject(gateway: RunningGateway, subject: str, count: int = 1) -> list[ConsumedRecord]:
+    def matching(records: list[ConsumedRecord]) -> list[ConsumedRecord]:
+        return [r for r in records if isinstance(r.message, contact_pb2.ContactEvent) and r.message.subject == subject]
+
+    records = read_topic(
+        gateway.kafka_bootstrap, CONTACTS_INBOUND, contact_pb2.ContactEvent, lambda rs: len(matching(rs)) >= count
+    )
+    return matching(records)

@@ -12,26 +12,16 @@ from email.message import EmailMessage
 import pytest
 
 from contactrouting.kafka_io import ConsumedRecord
-from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_INBOUND, ensure_topics
+from contactrouting.topics import CONTACTS_DEADLETTER, ensure_topics
 from contactrouting.v1 import contact_pb2
 from devstack.broker import EmbeddedBroker
 from devstack.ports import free_port
 from devstack.tcp_proxy import TcpProxy
 from services.email_gateway.domain.addresses import customer_id_for
 
-from .conftest import RunningGateway, messages_of, read_topic, start_gateway
+from .conftest import RunningGateway, contacts_with_subject, messages_of, read_topic, start_gateway
 
 pytestmark = pytest.mark.integration
-
-
-def contacts_with_subject(gateway: RunningGateway, subject: str, count: int = 1) -> list[ConsumedRecord]:
-    def matching(records: list[ConsumedRecord]) -> list[ConsumedRecord]:
-        return [r for r in records if isinstance(r.message, contact_pb2.ContactEvent) and r.message.subject == subject]
-
-    records = read_topic(
-        gateway.kafka_bootstrap, CONTACTS_INBOUND, contact_pb2.ContactEvent, lambda rs: len(matching(rs)) >= count
-    )
-    return matching(records)
 
 
 def send(gateway: RunningGateway, mail: EmailMessage | bytes, to: str = "support@example.com") -> dict:
@@ -210,3 +200,23 @@ def test_mail_is_deferred_with_451_while_kafka_is_down_and_accepted_after(
         assert gateway.stop() == 0, gateway.process.log_tail()
         proxy.stop()
         broker.stop()
+
+
+def test_logs_never_carry_bodies_or_customer_addresses(gateway: RunningGateway) -> None:
+    token = uuid.uuid4().hex[:8]
+    mail = EmailMessage()
+    mail["From"] = f"Tajna Osoba <tajna.{token}@example.net>"
+    mail["To"] = "support@example.com"
+    mail["Subject"] = f"Log check {token}"
+    mail.set_content(f"Moj OIB je {token}99 i lozinka je tajna-{token}.")
+    send(gateway, mail)
+    [record] = contacts_with_subject(gateway, f"Log check {token}")
+    assert isinstance(record.message, contact_pb2.ContactEvent)
+    contact_id = record.message.contact_id
+
+    deadline = time.monotonic() + 10
+    while contact_id not in gateway.process.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = gateway.process.log_path.read_text()
+    assert contact_id in log  # the mail was logged, by id
+    assert f"tajna.{token}" not in log and f"{token}99" not in log and f"tajna-{token}" not in log

@@ -4,8 +4,10 @@ that tells the sending server the truth about Kafka."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -59,7 +61,14 @@ class InboundHandler:
 
 
 class InboundSmtpServer:
-    def __init__(self, handler: InboundHandler, host: str, port: int, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        handler: InboundHandler,
+        host: str,
+        port: int,
+        max_message_bytes: int,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._controller = Controller(
             handler,
             hostname=host,
@@ -68,6 +77,9 @@ class InboundSmtpServer:
             data_size_limit=max_message_bytes,
             enable_SMTPUTF8=True,
             decode_data=False,
+            # STARTTLS is offered when a certificate is configured; senders may still deliver in the clear.
+            tls_context=tls_context,
+            require_starttls=False,
         )
 
     @property
@@ -81,3 +93,9 @@ class InboundSmtpServer:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+def starttls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context
