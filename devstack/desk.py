@@ -22,6 +22,7 @@ class DeskSession:
         self.incoming: queue.Queue[agent_desk_pb2.DeskMessage] = queue.Queue()
         self._outgoing.put(agent_desk_pb2.AgentMessage(login=agent_desk_pb2.Login(agent_id=agent_id, token=token)))
         self._call = agent_desk_pb2_grpc.AgentDeskStub(self._channel).Connect(self._requests())
+        self.ended = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -39,23 +40,44 @@ class DeskSession:
                 self.incoming.put(message)
         except grpc.RpcError:
             pass
+        finally:
+            self.ended.set()
 
     def send(self, message: agent_desk_pb2.AgentMessage) -> None:
         self._outgoing.put(message)
 
     def next(self, kind: str, timeout_s: float = 30.0) -> agent_desk_pb2.DeskMessage:
         """The next message of the given oneof kind (e.g. "offer"), skipping others; a DeskError raises."""
+        deadline = time.monotonic() + timeout_s
         while True:
-            message = self.incoming.get(timeout=timeout_s)
+            message = self.receive(max(0.0, deadline - time.monotonic()))
+            if message is None:
+                raise TimeoutError(f"no {kind} within {timeout_s:.0f}s")
             if message.WhichOneof("kind") == kind:
                 return message
             if message.WhichOneof("kind") == "error":
                 raise DeskRefused(message.error.code, message.error.message)
 
+    def receive(self, timeout_s: float) -> agent_desk_pb2.DeskMessage | None:
+        """The next message, None after the timeout; StreamEnded once the router closed the stream."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self.incoming.get(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                if self.ended.is_set() and self.incoming.empty():
+                    raise StreamEnded(self.agent_id) from None
+                if time.monotonic() >= deadline:
+                    return None
+
     def close(self) -> None:
         self._outgoing.put(_CLOSE)
         self._call.cancel()
         self._channel.close()
+
+
+class StreamEnded(Exception):
+    """The router closed the stream (restart, shutdown, or a newer session of the same agent)."""
 
 
 class DeskRefused(Exception):
@@ -72,7 +94,7 @@ def log_in(target: str, agent_id: str, timeout_s: float = 30.0) -> DeskSession:
         try:
             session.next("login_accepted", timeout_s=10)
             return session
-        except DeskRefused:
+        except (DeskRefused, StreamEnded, TimeoutError):
             session.close()
             if time.monotonic() > deadline:
                 raise
