@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 
 import structlog
@@ -19,6 +21,8 @@ log = structlog.get_logger()
 
 
 def main() -> int:
+    # `kill -USR1 <pid>` writes every thread's stack to stderr: how to see where a stuck relay waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     settings = load_settings(SkillsSettings)
     configure_logging("skills", settings)
     provider = setup_tracing("skills", settings)

@@ -18,6 +18,7 @@ from services.skills.adapters.grpc_auth import TokenAuthority
 from services.skills.adapters.grpc_servicer import SERVICE_NAME, SkillsAdminServicer
 from services.skills.adapters.migrations import migrate
 from services.skills.adapters.outbox_relay import OutboxRelay, OutboxStore, RelayTuning
+from services.skills.adapters.relay_lease import RelayLease
 from services.skills.settings import SkillsSettings
 
 
@@ -55,6 +56,7 @@ def build_service(settings: SkillsSettings) -> SkillsService:
             bootstrap_timeout_ms=settings.outbox_publish_timeout_ms,
             max_block_ms=settings.outbox_publish_timeout_ms,
             reconnect_backoff_max_ms=1000,
+            delivery_timeout_ms=settings.outbox_delivery_timeout_ms,
         ),
         RelayTuning(
             batch_size=settings.outbox_batch_size,
@@ -62,6 +64,7 @@ def build_service(settings: SkillsSettings) -> SkillsService:
             publish_timeout_s=settings.outbox_publish_timeout_ms / 1000,
             retention=timedelta(hours=settings.outbox_retention_hours),
         ),
+        RelayLease(engine),
     )
     servicer = SkillsAdminServicer(
         AgentStore(engine, on_change=relay.wake),

@@ -1,9 +1,11 @@
 """Publishes outbox records to `agents.profiles` in id order and marks them sent only after the broker's ack.
 
 Ordering per agent: records are read in outbox-id order and published by one idempotent producer, so the broker
-keeps each partition (and hence each agent key) in send order. If any publish fails, the producer is discarded,
-nothing from the first failure on is marked, and the next round starts again from there: a crash or an outage can
-repeat records, never lose or reorder them.
+keeps each partition (and hence each agent key) in send order. After a batch is handed to the producer, the relay
+waits until every record has an outcome (the producer retries on its own until its delivery timeout) and marks
+the acknowledged prefix sent. If anything failed, the producer, by then holding nothing, is replaced and the next
+round starts again from the first unmarked record: an outage or a crash can repeat records, never lose or reorder
+them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.producer.future import FutureRecordMetadata
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
@@ -24,6 +27,7 @@ from contactrouting.topics import AGENTS_PROFILES
 from contactrouting.tracing import context_from_traceparent
 from contactrouting.v1 import agent_pb2
 from services.skills.adapters import schema
+from services.skills.adapters.relay_lease import RelayLease
 
 log = structlog.get_logger()
 tracer = trace.get_tracer(__name__)
@@ -88,7 +92,9 @@ class OutboxRelay:
         store: OutboxStore,
         producer_factory: Callable[[], ProtoProducer],
         tuning: RelayTuning = RelayTuning(),
+        lease: RelayLease | None = None,
     ) -> None:
+        self._lease = lease
         self._store = store
         self._producer_factory = producer_factory
         self._tuning = tuning
@@ -108,8 +114,11 @@ class OutboxRelay:
         """Publish what is pending (bounded by the timeout), then close the producer."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
         self._discard_producer(timeout_s=2.0)
+        if self._lease is not None:
+            self._lease.release()
 
     def relay_once(self) -> int:
         """Publish one batch; returns how many records were acknowledged and marked sent."""
@@ -117,9 +126,8 @@ class OutboxRelay:
         if not records:
             return 0
         producer = self._current_producer()
-        acked: list[int] = []
+        futures: list[FutureRecordMetadata] = []
         try:
-            futures = []
             for record in records:
                 message = agent_pb2.AgentProfile.FromString(record.payload) if record.payload is not None else None
                 token = otel_context.attach(context_from_traceparent(record.traceparent))
@@ -127,42 +135,61 @@ class OutboxRelay:
                     futures.append(producer.publish(AGENTS_PROFILES, record.agent_id, message))
                 finally:
                     otel_context.detach(token)
-            producer.flush(timeout_s=self._tuning.publish_timeout_s)
-            for record, future in zip(records, futures, strict=True):
-                future.get(timeout=0)
-                acked.append(record.id)
         except KafkaError as error:
-            self._discard_producer(timeout_s=0.0)
-            raise PublishFailed(f"published {len(acked)} of {len(records)}: {error!r}") from error
-        finally:
-            # The acknowledged prefix is durable on the broker: record that even when a later publish failed.
-            self._store.mark_sent(acked)
+            # send() itself failed (e.g. no metadata within max_block_ms); what it accepted still gets an outcome.
+            log.warning("outbox_send_failed", error=repr(error))
+        self._await_outcomes(producer, futures)
+        acked: list[int] = []
+        for record, future in zip(records, futures, strict=False):
+            if not future.succeeded():
+                break
+            acked.append(record.id)
+        # The acknowledged prefix is durable on the broker: record that even when a later publish failed.
+        self._store.mark_sent(acked)
+        if len(acked) < len(records):
+            failed = next((f for f in futures if f.is_done and f.failed()), None)
+            cause = repr(failed.exception) if failed is not None else "not all records were handed to the producer"
+            self._discard_producer()
+            raise PublishFailed(f"published {len(acked)} of {len(records)}: {cause}")
         return len(acked)
+
+    def _await_outcomes(self, producer: ProtoProducer, futures: Sequence[FutureRecordMetadata]) -> None:
+        """Block until every future is done; the producer fails them itself once its delivery timeout passes."""
+        while not all(future.is_done for future in futures):
+            try:
+                producer.flush(timeout_s=self._tuning.publish_timeout_s)
+            except KafkaTimeoutError:
+                waiting = sum(not future.is_done for future in futures)
+                log.warning("outbox_publish_waiting", records=waiting)
+                if self._stop.is_set():
+                    # Shutting down: leave them unmarked; the next start publishes them again.
+                    return
 
     def _run(self) -> None:
         while True:
             try:
+                if self._lease is not None and not self._lease.held():
+                    # Another instance publishes; stand by and try again later.
+                    if self._stop.wait(self._tuning.poll_interval_s * 4):
+                        return
+                    continue
                 published = self.relay_once()
                 if published:
                     log.info("outbox_published", records=published)
                 self._prune_now_and_then()
             except PublishFailed as error:
                 log.warning("outbox_publish_failed", error=str(error))
-                published = 0
-                if self._stop.wait(self._tuning.retry_backoff_s):
-                    return
-                continue
             except Exception:
                 log.exception("outbox_relay_error")
-                published = 0
-                if self._stop.wait(self._tuning.retry_backoff_s):
+            else:
+                if self._stop.is_set() and published == 0:
                     return
+                if published < self._tuning.batch_size:
+                    self._wake.wait(self._tuning.poll_interval_s)
+                    self._wake.clear()
                 continue
-            if self._stop.is_set() and published == 0:
+            if self._stop.wait(self._tuning.retry_backoff_s):
                 return
-            if published < self._tuning.batch_size:
-                self._wake.wait(self._tuning.poll_interval_s)
-                self._wake.clear()
 
     def _current_producer(self) -> ProtoProducer:
         if self._producer is None:
@@ -172,13 +199,12 @@ class OutboxRelay:
                 raise PublishFailed(f"cannot connect to the broker: {error!r}") from error
         return self._producer
 
-    def _discard_producer(self, timeout_s: float) -> None:
-        # A zero timeout aborts unsent batches, so a discarded producer cannot deliver anything after its successor.
+    def _discard_producer(self, timeout_s: float = 1.0) -> None:
         if self._producer is not None:
             try:
                 self._producer.close(timeout_s=timeout_s)
-            except KafkaError:
-                log.warning("outbox_producer_close_failed")
+            except KafkaError as error:
+                log.warning("outbox_producer_close_failed", error=repr(error))
             self._producer = None
 
     def _prune_now_and_then(self) -> None:

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from contactrouting.config import ServiceSettings
+from contactrouting.kafka_io import ProtoProducer
+from contactrouting.topics import ensure_topics
 from contactrouting.v1 import agent_pb2, contact_pb2, skills_pb2
+from devstack.broker import EmbeddedBroker
+from devstack.ports import free_port
+from services.skills.adapters.agent_store import AgentStore
+from services.skills.adapters.catalog_store import queue_store, skill_store
+from services.skills.adapters.database import create_engine
+from services.skills.adapters.migrations import migrate
+from services.skills.adapters.outbox_relay import OutboxRelay, OutboxStore, PublishFailed, RelayTuning
+from services.skills.domain.model import Queue, Skill
 
-from ..service import RunningSkills, admin, read_profiles, versions_by_agent
+from ..invalid_agents import valid_agent
+from ..postgres import TempPostgres
+from ..service import RunningSkills, admin, read_profiles, skills_process, versions_by_agent
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +80,170 @@ def test_updates_and_the_delete_tombstone_arrive_in_order(skills: RunningSkills,
     assert records[-1].message is None and records[-1].raw is None
     profiles = [r.message for r in records[:4] if isinstance(r.message, agent_pb2.AgentProfile)]
     assert [p.skills[0].proficiency for p in profiles] == [3, 4, 5, 2]
+
+
+# --- the broker goes away ----------------------------------------------------------------------------------------
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of this test's own, so stopping it disturbs nobody else's tests."""
+    broker = EmbeddedBroker(port=free_port(), log_path=tmp_path / "tansu.log")
+    broker.start()
+    ensure_topics(broker.bootstrap_servers, partitions=3, replication_factor=1)
+    yield broker
+    broker.stop()
+
+
+def _outage_env(database_url: str) -> dict[str, str]:
+    """Short Kafka timeouts, so a test outage of a few seconds runs through the relay's whole retry cycle."""
+    return {
+        "DATABASE_URL": database_url,
+        "KAFKA_REQUEST_TIMEOUT_MS": "2000",
+        "OUTBOX_PUBLISH_TIMEOUT_MS": "1000",
+        "OUTBOX_DELIVERY_TIMEOUT_MS": "4000",
+    }
+
+
+def _restart_empty(broker: EmbeddedBroker) -> None:
+    """Tansu keeps nothing across a restart: the new broker on the same port needs its topics again."""
+    broker.start()
+    ensure_topics(broker.bootstrap_servers, partitions=3, replication_factor=1)
+
+
+def _changes_while_down(skills: RunningSkills, run: str) -> dict[str, list[int]]:
+    """Creates, updates and a delete; returns each agent's expected versions in order (0 = tombstone)."""
+    stub = skills.stub()
+    first, second, third = (f"{run}-{n}" for n in ("a", "b", "c"))
+    current = stub.CreateAgent(skills_pb2.CreateAgentRequest(agent=_profile(first)), metadata=admin())
+    stub.CreateAgent(skills_pb2.CreateAgentRequest(agent=_profile(second)), metadata=admin())
+    stub.CreateAgent(skills_pb2.CreateAgentRequest(agent=_profile(third)), metadata=admin())
+    for proficiency in (4, 5):
+        wanted = _profile(first, proficiency)
+        wanted.version = current.version
+        current = stub.UpdateAgent(skills_pb2.UpdateAgentRequest(agent=wanted), metadata=admin())
+    stub.DeleteAgent(skills_pb2.DeleteAgentRequest(agent_id=third), metadata=admin())
+    return {first: [1, 2, 3], second: [1], third: [1, 0]}
+
+
+@pytest.fixture
+def own_database_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A database no other service process uses: another relay on it would publish our records elsewhere."""
+    if not database_url:
+        return ""  # SQLite: the file lives in the test's own DATA_DIR
+    server: TempPostgres = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+def test_changes_made_while_the_broker_is_down_arrive_in_order_when_it_returns(
+    own_broker: EmbeddedBroker, own_database_url: str, tmp_path: Path
+) -> None:
+    skills = skills_process(tmp_path, own_broker.bootstrap_servers, **_outage_env(own_database_url))
+    skills.start()
+    try:
+        _catalog(skills)
+        before = f"up-{uuid.uuid4().hex[:8]}"
+        skills.stub().CreateAgent(skills_pb2.CreateAgentRequest(agent=_profile(before)), metadata=admin())
+        assert read_profiles(own_broker.bootstrap_servers, {before}, lambda rs: len(rs) >= 1)
+
+        own_broker.stop()
+        expected = _changes_while_down(skills, f"down-{uuid.uuid4().hex[:8]}")
+        time.sleep(1.5)  # let the relay fail against the missing broker at least once
+        _restart_empty(own_broker)
+
+        records = read_profiles(
+            own_broker.bootstrap_servers,
+            set(expected),
+            lambda rs: versions_by_agent(rs) == expected,
+            timeout_s=30,
+        )
+        assert versions_by_agent(records) == expected
+        assert "outbox_publish_failed" in skills.log()
+    finally:
+        skills.stop()
+
+
+def test_a_relay_killed_mid_publish_loses_nothing(
+    own_broker: EmbeddedBroker, own_database_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL while the relay has handed records to the producer but has no ack: a restart publishes them all."""
+    skills = skills_process(tmp_path, own_broker.bootstrap_servers, **_outage_env(own_database_url))
+    skills.start()
+    try:
+        _catalog(skills)
+        own_broker.stop()
+        expected = _changes_while_down(skills, f"kill-{uuid.uuid4().hex[:8]}")
+        time.sleep(0.5)  # the relay is now waiting for acks that cannot come
+        skills.kill()
+        _restart_empty(own_broker)
+        skills.start()
+
+        records = read_profiles(
+            own_broker.bootstrap_servers,
+            set(expected),
+            lambda rs: versions_by_agent(rs) == expected,
+            timeout_s=30,
+        )
+        assert versions_by_agent(records) == expected
+    finally:
+        skills.stop()
+
+
+# --- a crash between the broker's ack and marking the records sent ------------------------------------------------
+class CrashBeforeMarking(OutboxStore):
+    def mark_sent(self, ids: object) -> None:
+        raise RuntimeError("process died before marking the outbox records sent")
+
+
+def test_a_crash_after_the_ack_but_before_marking_replays_the_batch_in_order(
+    profiles_topic: str, tmp_path: Path
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'skills.db'}")
+    migrate(engine)
+    skill_store(engine).create(Skill("general"))
+    skill_store(engine).create(Skill("billing"))
+    queue_store(engine).create(Queue("general"))
+    queue_store(engine).create(Queue("billing"))
+    agents = AgentStore(engine)
+    run = uuid.uuid4().hex[:8]
+    ids = [f"crash-{run}-{n}" for n in range(3)]
+    for agent_id in ids:
+        created = agents.create(valid_agent(agent_id))
+        agents.update(created)
+    settings = ServiceSettings(kafka_bootstrap_servers=profiles_topic)
+
+    def producer() -> ProtoProducer:
+        return ProtoProducer(settings, client_id="crash-test")
+
+    crashing = OutboxRelay(CrashBeforeMarking(engine), producer, RelayTuning(batch_size=100))
+    with pytest.raises(RuntimeError, match="before marking"):
+        crashing.relay_once()
+    crashing.stop()
+
+    survivor = OutboxRelay(OutboxStore(engine), producer, RelayTuning(batch_size=100))
+    assert survivor.relay_once() == 6
+    assert OutboxStore(engine).pending() == 0
+    survivor.stop()
+
+    records = read_profiles(profiles_topic, set(ids), lambda rs: len(rs) >= 12)
+    # Every change twice, each run in order, the last record the latest version: nothing lost, nothing reordered.
+    assert versions_by_agent(records) == {agent_id: [1, 2, 1, 2] for agent_id in ids}
+
+
+def test_a_failed_publish_marks_nothing_and_the_next_round_sends_everything(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'skills.db'}")
+    migrate(engine)
+    skill_store(engine).create(Skill("general"))
+    skill_store(engine).create(Skill("billing"))
+    queue_store(engine).create(Queue("general"))
+    queue_store(engine).create(Queue("billing"))
+    AgentStore(engine).create(valid_agent(f"nobroker-{uuid.uuid4().hex[:8]}"))
+    settings = ServiceSettings(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
+
+    def producer() -> ProtoProducer:
+        return ProtoProducer(settings, client_id="no-broker", bootstrap_timeout_ms=500, max_block_ms=500)
+
+    relay = OutboxRelay(OutboxStore(engine), producer, RelayTuning(publish_timeout_s=0.5))
+    with pytest.raises(PublishFailed):
+        relay.relay_once()
+    assert OutboxStore(engine).pending() == 1
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")) == 0
