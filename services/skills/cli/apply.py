@@ -57,36 +57,21 @@ def _apply_catalog(client: SkillsClient, kind: str, specs: list[CatalogSpec]) ->
         return []
     existing = {entry.name: entry for entry in (client.skills() if kind == "skill" else client.queues())}
     message = skills_pb2.Skill if kind == "skill" else skills_pb2.Queue
-    verb = "Skill" if kind == "skill" else "Queue"
+    title = kind.title()
 
     def apply_one(spec: CatalogSpec) -> Outcome:
         current = existing.get(spec.name)
+        entry = message(name=spec.name, description=spec.description)
         if current is None:
-            return _attempt(
-                kind,
-                spec.name,
-                "created",
-                lambda: client.call(
-                    f"Create{verb}",
-                    _catalog_request(kind, "Create", message(name=spec.name, description=spec.description)),
-                ),
-            )
+            request = getattr(skills_pb2, f"Create{title}Request")(**{kind: entry})
+            return _call(client, kind, spec.name, "created", f"Create{title}", request)
         if current.description == spec.description:
             return Outcome(kind, spec.name, "unchanged")
-        wanted = message(name=spec.name, description=spec.description, version=current.version)
-        return _attempt(
-            kind,
-            spec.name,
-            "configured",
-            lambda: client.call(f"Update{verb}", _catalog_request(kind, "Update", wanted)),
-        )
+        entry.version = current.version
+        request = getattr(skills_pb2, f"Update{title}Request")(**{kind: entry})
+        return _call(client, kind, spec.name, "configured", f"Update{title}", request)
 
     return _run_all(apply_one, specs)
-
-
-def _catalog_request(kind: str, verb: str, entry: Any) -> Any:
-    name = f"{verb}{kind.title()}Request"
-    return getattr(skills_pb2, name)(**{kind: entry})
 
 
 def _apply_agents(client: SkillsClient, specs: list[AgentSpec]) -> list[Outcome]:
@@ -96,19 +81,16 @@ def _apply_agents(client: SkillsClient, specs: list[AgentSpec]) -> list[Outcome]
     existing = {agent.agent_id: agent for agent in client.agents()}
 
     def apply_one(spec: AgentSpec) -> Outcome:
-        try:
-            wanted = spec.to_proto()
-        except ValueError as error:
-            return Outcome("agent", spec.id, "failed", str(error))
+        wanted = spec.to_proto()
         current = existing.get(spec.id)
         if current is None:
-            request = skills_pb2.CreateAgentRequest(agent=wanted)
-            return _attempt("agent", spec.id, "created", lambda: client.call("CreateAgent", request))
+            return _call(
+                client, "agent", spec.id, "created", "CreateAgent", skills_pb2.CreateAgentRequest(agent=wanted)
+            )
         wanted.version = current.version
         if _same_agent(current, wanted):
             return Outcome("agent", spec.id, "unchanged")
-        update = skills_pb2.UpdateAgentRequest(agent=wanted)
-        return _attempt("agent", spec.id, "configured", lambda: client.call("UpdateAgent", update))
+        return _call(client, "agent", spec.id, "configured", "UpdateAgent", skills_pb2.UpdateAgentRequest(agent=wanted))
 
     return _run_all(apply_one, specs)
 
@@ -122,9 +104,9 @@ def _same_agent(current: agent_pb2.AgentProfile, wanted: agent_pb2.AgentProfile)
     return current == normalized
 
 
-def _attempt(kind: str, name: str, action: str, call: Callable[[], Any]) -> Outcome:
+def _call(client: SkillsClient, kind: str, name: str, action: str, method: str, request: Any) -> Outcome:
     try:
-        call()
+        client.call(method, request)
     except grpc.RpcError as error:
         return Outcome(kind, name, "failed", f"{error.code().name}: {error.details()}")  # type: ignore[attr-defined]
     return Outcome(kind, name, action)

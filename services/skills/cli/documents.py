@@ -25,9 +25,13 @@ import io
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contactrouting.v1 import agent_pb2, contact_pb2, skills_pb2
+
+# libyaml's parser when PyYAML was built with it: about five times faster on a 1,000-agent file.
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 CHANNELS: dict[str, contact_pb2.Channel] = {
     "email": contact_pb2.CHANNEL_EMAIL,
@@ -79,12 +83,15 @@ class AgentSpec(_Spec):
     # Shown on export; apply always works from the stored version.
     version: int | None = None
 
-    def to_proto(self) -> agent_pb2.AgentProfile:
-        unknown = sorted(set(self.capacity) - set(CHANNELS))
+    @field_validator("capacity")
+    @classmethod
+    def _known_channels(cls, capacity: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(capacity) - set(CHANNELS))
         if unknown:
-            raise DocumentError(
-                f"agent {self.id}: unknown channel {unknown[0]!r} in capacity (known: {', '.join(CHANNELS)})"
-            )
+            raise ValueError(f"unknown channel {unknown[0]!r} (known: {', '.join(CHANNELS)})")
+        return capacity
+
+    def to_proto(self) -> agent_pb2.AgentProfile:
         return agent_pb2.AgentProfile(
             agent_id=self.id,
             display_name=self.display_name,
@@ -132,7 +139,7 @@ class Document(_Spec):
 def parse_yaml(text: str, bare_list_kind: str = "agents") -> Document:
     """A document; a bare list is read as a list of `bare_list_kind`."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as error:
         raise DocumentError(f"not valid YAML: {error}") from None
     if data is None:

@@ -11,6 +11,7 @@ import yaml
 from contactrouting.v1 import agent_pb2, skills_pb2
 from services.skills.cli.documents import (
     CHANNEL_NAMES,
+    YAML_DUMPER,
     agent_to_dict,
     agents_to_csv,
     catalog_to_csv,
@@ -58,4 +59,4 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def _document(data: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return str(yaml.dump(data, Dumper=YAML_DUMPER, sort_keys=False, allow_unicode=True))
