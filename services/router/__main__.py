@@ -10,6 +10,7 @@ import structlog
 from contactrouting.config import load_settings
 from contactrouting.lifecycle import install_stop_signal
 from contactrouting.logs import configure_logging
+from contactrouting.metrics import setup_metrics
 from contactrouting.tracing import setup_tracing
 from services.router.app import Router, RouterSettings
 from services.router.domain import PolicyError
@@ -26,6 +27,7 @@ def main() -> int:
     settings = load_settings(RouterSettings)
     configure_logging("router", settings)
     provider = setup_tracing("router", settings)
+    meters = setup_metrics("router", settings)
     stop = install_stop_signal()
     try:
         router = Router(settings)
@@ -39,6 +41,7 @@ def main() -> int:
             stop.wait()
     finally:
         router.shutdown()
+        meters.shutdown()
         provider.shutdown()
     return 1 if router.failed.is_set() else 0
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import structlog
 from grpc_health.v1 import health_pb2
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from contactrouting.agent_tokens import MIN_SECRET_BYTES
 from contactrouting.config import DEFAULT_ROUTER_GRPC_PORT, ServiceSettings
 from contactrouting.grpc_runtime import build_grpc_server
 from contactrouting.kafka_io import ProtoProducer
 from contactrouting.v1 import agent_desk_pb2_grpc
 from services.router.adapters import grpc_agent_desk, grpc_routing_admin
+from services.router.adapters.agent_authentication import AgentAuthenticator
 from services.router.adapters.agent_profile_table import AgentProfileTable
 from services.router.adapters.contact_intake import ContactIntake
 from services.router.adapters.kafka_publisher import RouterPublisher
@@ -38,6 +40,15 @@ class RouterSettings(ServiceSettings):
     # The sync gRPC server holds one worker thread per connected agent stream.
     router_max_agent_streams: int = Field(default=512, ge=8)
     router_startup_timeout_s: float = Field(default=120.0, gt=0)
+    # Secret that agent login tokens are signed with (`skillsctl agents token`); empty accepts any login.
+    agent_token_secret: str = Field(default="", repr=False)
+
+    @field_validator("agent_token_secret")
+    @classmethod
+    def _long_enough(cls, secret: str) -> str:
+        if secret and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes (or empty to accept any login)")
+        return secret
 
 
 class Router:
@@ -61,7 +72,10 @@ class Router:
             settings.router_policy_check_interval_s,
         )
         self.address = f"{settings.router_grpc_host}:{settings.router_grpc_port}"
-        desk = grpc_agent_desk.AgentDeskServicer(self.switchboard, ready=lambda: self._ready)
+        authenticator = AgentAuthenticator(settings.agent_token_secret)
+        if not authenticator.enforced:
+            log.warning("agent_tokens_not_verified", hint="set AGENT_TOKEN_SECRET to require signed agent tokens")
+        desk = grpc_agent_desk.AgentDeskServicer(self.switchboard, authenticator, ready=lambda: self._ready)
         admin = grpc_routing_admin.RoutingAdminServicer(self.switchboard)
         self.server, self._health = build_grpc_server(
             self.address,
@@ -86,6 +100,7 @@ class Router:
         self._spawn("agent-profiles", self.profiles.follow)
         self._spawn("contact-intake", self.intake.run)
         self._spawn("routing-clock", self.clock.run)
+        self.switchboard.metrics.install()
         self._ready = True
         self._set_health(SERVING)
         log.info("service_ready", address=self.address, grpc_services=[grpc_agent_desk.SERVICE_NAME])
@@ -102,6 +117,7 @@ class Router:
         self.publisher.flush(grace_s)
         self.server.stop(grace=1.0).wait(grace_s)
         self.publisher.close(grace_s)
+        self.switchboard.metrics.uninstall()
         log.info("service_stopped")
 
     def _spawn(self, name: str, loop: Callable[[threading.Event], None]) -> None:

@@ -9,6 +9,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from contactrouting.v1 import contact_pb2, routing_pb2
+from services.router.adapters.contact_mapping import seconds
 from services.router.adapters.routing_event_mapping import decision_record
 from services.router.domain import ContactEscalated, ContactQueued, DomainEvent, OfferMade
 
@@ -49,6 +50,13 @@ class ContactRecord:
     @property
     def contact_id(self) -> str:
         return self.event.contact_id
+
+    @property
+    def received_at(self) -> float:
+        """When the customer's message arrived (the first history entry's time if the gateway gave none)."""
+        if self.event.HasField("received_at"):
+            return seconds(self.event.received_at)
+        return seconds(self.history[0].occurred_at) if self.history else 0.0
 
     @property
     def trace_id(self) -> int:

@@ -13,6 +13,7 @@ from kafka.structs import OffsetAndMetadata
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer
+from contactrouting.metrics import CONSUMER_LAG, DEAD_LETTERS, ConsumerLagLabels
 from contactrouting.topics import CONTACTS_INBOUND
 from contactrouting.v1 import contact_pb2
 from services.router.adapters.contact_mapping import timestamp
@@ -48,6 +49,13 @@ class ContactIntake:
                 records = self._consumer.poll(timeout_ms=200)
                 if records:
                     self._process(records)
+                for partition, lag in self._consumer.lag().items():
+                    labels: ConsumerLagLabels = {
+                        "group": CONSUMER_GROUP,
+                        "topic": partition.topic,
+                        "partition": str(partition.partition),
+                    }
+                    CONSUMER_LAG.set(lag, labels)
                 if (current := self._consumer.raw_consumer.assignment()) != assigned:
                     assigned = set(current)
                     log.info("inbound_partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
@@ -85,8 +93,14 @@ class ContactIntake:
 
 
 def _dead_letter(record: ConsumedRecord) -> contact_pb2.DeadLetter:
-    reason = record.decode_error or ("empty record" if record.raw is None else "contact event without contact_id")
-    log.warning("inbound_dead_lettered", partition=record.partition, offset=record.offset, reason=reason)
+    if record.decode_error:
+        code, reason = "undecodable", record.decode_error
+    elif record.raw is None:
+        code, reason = "empty_record", "empty record"
+    else:
+        code, reason = "missing_contact_id", "contact event without contact_id"
+    log.warning("inbound_dead_lettered", partition=record.partition, offset=record.offset, reason=code)
+    DEAD_LETTERS.add(1, {"source": "router", "reason": code})
     return contact_pb2.DeadLetter(
         source="router.contacts_inbound",
         reason=reason,

@@ -9,6 +9,7 @@ import grpc
 import structlog
 
 from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc
+from services.router.adapters.agent_authentication import AgentAuthenticator
 from services.router.adapters.desk_message_mapping import presence_from_enum
 from services.router.adapters.desk_session import DeskSession
 from services.router.adapters.switchboard import Switchboard
@@ -21,8 +22,9 @@ SERVICE_NAME = agent_desk_pb2.DESCRIPTOR.services_by_name["AgentDesk"].full_name
 class AgentDeskServicer(agent_desk_pb2_grpc.AgentDeskServicer):
     """Reads the agent's messages on a thread of its own and writes the session's messages as the response."""
 
-    def __init__(self, switchboard: Switchboard, ready: Callable[[], bool]) -> None:
+    def __init__(self, switchboard: Switchboard, authenticator: AgentAuthenticator, ready: Callable[[], bool]) -> None:
         self._switchboard = switchboard
+        self._authenticator = authenticator
         self._ready = ready
 
     def Connect(
@@ -35,6 +37,11 @@ class AgentDeskServicer(agent_desk_pb2_grpc.AgentDeskServicer):
             return
         if first.WhichOneof("kind") != "login" or not first.login.agent_id:
             yield _error("login_required", "the first message on the stream must be a login with an agent_id")
+            return
+        refusal = self._authenticator.refusal(first.login)
+        if refusal is not None:
+            log.warning("agent_login_refused", code=refusal.code)
+            yield agent_desk_pb2.DeskMessage(error=refusal)
             return
         session = DeskSession(first.login.agent_id)
         context.add_callback(lambda: self._switchboard.disconnect(session))

@@ -23,6 +23,7 @@ from services.router.adapters.desk_message_mapping import assignment, desk_messa
 from services.router.adapters.desk_session import DeskSession
 from services.router.adapters.kafka_publisher import RouterPublisher
 from services.router.adapters.routing_event_mapping import is_contact_event, routing_event
+from services.router.adapters.routing_metrics import RoutingMetrics
 from services.router.domain import (
     AgentSpec,
     CommandRejected,
@@ -44,14 +45,25 @@ tracer = trace.get_tracer(__name__)
 
 RET = routing_pb2.RoutingEventType
 Clock = Callable[[], float]
+# Queue and agent gauges are read from a snapshot this old at most, so a scrape never waits for the engine.
+METRICS_REFRESH_S = 1.0
 Futures = list[FutureRecordMetadata]
 
 
 class Switchboard:
-    def __init__(self, engine: RoutingEngine, publisher: RouterPublisher, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        engine: RoutingEngine,
+        publisher: RouterPublisher,
+        metrics: RoutingMetrics | None = None,
+        clock: Clock = time.time,
+    ) -> None:
         self._engine = engine
         self._publisher = publisher
+        self.metrics = metrics or RoutingMetrics()
         self._clock = clock
+        self._presence: dict[str, Presence] = {}  # of connected agents
+        self._next_metrics_refresh = 0.0
         self._lock = threading.RLock()
         self._book = ContactBook()
         self._sessions: dict[str, DeskSession] = {}
@@ -102,7 +114,9 @@ class Switchboard:
                 previous.send(self._error("session_replaced", "the agent logged in on another connection"))
                 previous.close()
             self._sessions[agent_id] = session
-            presence = next((e.presence for e in events if isinstance(e, PresenceChanged)), Presence.AVAILABLE)
+            presence = self._presence[agent_id] = next(
+                (e.presence for e in events if isinstance(e, PresenceChanged)), Presence.AVAILABLE
+            )
             accepted = agent_desk_pb2.LoginAccepted(agent_id=agent_id, presence=presence_enum(presence))
             session.send(agent_desk_pb2.DeskMessage(login_accepted=accepted))
             for contact_id in self._engine.assignments_of(agent_id):
@@ -124,6 +138,7 @@ class Switchboard:
                 # Still registered while delivering, so an open stream hears its offer rescinded before it ends.
                 self._deliver(self._engine.agent_disconnected(session.agent_id, now), now)
                 del self._sessions[session.agent_id]
+                self._presence.pop(session.agent_id, None)
                 log.info("agent_disconnected", agent_id=session.agent_id, session=session.session_id)
         session.close()
 
@@ -181,6 +196,9 @@ class Switchboard:
         with self._lock:
             now = self._clock()
             self._deliver(self._engine.tick(now), now)
+            if now >= self._next_metrics_refresh:
+                self.metrics.refresh(self._engine.queue_stats(now), self._presence)
+                self._next_metrics_refresh = now + METRICS_REFRESH_S
 
     def replace_policy(self, policy: RoutingPolicy) -> None:
         with self._lock:
@@ -262,6 +280,9 @@ class Switchboard:
             if record is None and is_contact_event(event):
                 log.error("routing_event_for_unknown_contact", event=type(event).__name__)
                 continue
+            self.metrics.record(event, record, now)
+            if isinstance(event, PresenceChanged) and event.agent_id in self._presence:
+                self._presence[event.agent_id] = event.presence
             with self._in_trace_of(record):
                 if isinstance(event, OfferMade) and record is not None:
                     with tracer.start_as_current_span("router offer", kind=trace.SpanKind.PRODUCER) as span:

@@ -41,6 +41,7 @@ class RouterUnderTest:
     offer_timeout_s: float = 20.0
     disconnect_grace_s: float = 120.0
     port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: ServiceProcess | None = None
 
     @property
@@ -70,6 +71,7 @@ class RouterUnderTest:
             LOG_FORMAT="json",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         self.process = ServiceProcess("router", "services.router", env, self.var_dir / "router.log")
         self.process.start()
         try:
@@ -92,13 +94,13 @@ class RouterUnderTest:
 class Desk:
     """A real AgentDesk client: one bidirectional stream, incoming messages read on a thread."""
 
-    def __init__(self, target: str, agent_id: str) -> None:
+    def __init__(self, target: str, agent_id: str, token: str = "") -> None:
         self.agent_id = agent_id
         self._channel = grpc.insecure_channel(target)
         self._outgoing: queue.Queue[agent_desk_pb2.AgentMessage | None] = queue.Queue()
         self.incoming: queue.Queue[agent_desk_pb2.DeskMessage] = queue.Queue()
         self.ended = threading.Event()
-        self.send(agent_desk_pb2.AgentMessage(login=agent_desk_pb2.Login(agent_id=agent_id)))
+        self.send(agent_desk_pb2.AgentMessage(login=agent_desk_pb2.Login(agent_id=agent_id, token=token)))
         self._call = agent_desk_pb2_grpc.AgentDeskStub(self._channel).Connect(iter(self._outgoing.get, None))
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -11,11 +11,12 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
+from contactrouting.agent_tokens import issue_token
 from contactrouting.kafka_io import ConsumedRecord
 from contactrouting.topics import CONTACTS_OUTBOUND
 from contactrouting.v1 import agent_desk_pb2, contact_pb2, routing_pb2
 
-from .harness import Desk, Kafka, RouterUnderTest, contact_event, events_of, logged_in, unique
+from .harness import Desk, Kafka, RouterUnderTest, agent_profile, contact_event, events_of, logged_in, unique
 
 pytestmark = pytest.mark.integration
 RET = routing_pb2.RoutingEventType
@@ -216,3 +217,22 @@ def test_presence_away_stops_offers_until_available_again(
     available = agent_desk_pb2.SetPresence(presence=agent_desk_pb2.PRESENCE_AVAILABLE)
     desk.send(agent_desk_pb2.AgentMessage(presence=available))
     assert desk.next("offer").offer.contact.contact_id == event.contact_id
+
+
+def test_with_a_token_secret_only_signed_logins_get_in(
+    router_factory: Callable[..., RouterUnderTest], desks: Callable[[str, str], Desk], kafka: Kafka
+) -> None:
+    secret = "router-test-secret-" + unique("s")
+    agent_id = unique("agent")
+    kafka.publish_agent(agent_profile(agent_id, unique("skill")))
+    guarded = router_factory(extra_env={"AGENT_TOKEN_SECRET": secret})
+    guarded.start()
+
+    unsigned = desks(guarded.target, agent_id)
+    assert unsigned.next("error").error.code == "invalid_token"
+    assert unsigned.ended.wait(5)
+    signed = Desk(guarded.target, agent_id, token=issue_token(agent_id, secret, 600, time.time()))
+    try:
+        assert signed.next("login_accepted").login_accepted.agent_id == agent_id
+    finally:
+        signed.close()

@@ -84,12 +84,10 @@ def test_auto_agent_accepts_replies_and_completes(router: RouterUnderTest, kafka
         assert client.wait(10) == 0
 
 
-def test_auto_agent_reconnects_after_a_router_restart(broker: str, kafka: Kafka, tmp_path: Path) -> None:
+def test_auto_agent_reconnects_after_a_router_restart(router: RouterUnderTest, kafka: Kafka, tmp_path: Path) -> None:
     skill = unique("skill")
     agent_id = unique("agent")
     kafka.publish_agent(agent_profile(agent_id, skill))
-    router = RouterUnderTest(broker, tmp_path)
-    router.start()
     client = start_client(router, agent_id, tmp_path / "agent.log", "--auto", "--think-time", "0.1")
     try:
         router.stop()
@@ -101,4 +99,3 @@ def test_auto_agent_reconnects_after_a_router_restart(broker: str, kafka: Kafka,
     finally:
         client.terminate()
         client.wait(10)
-        router.stop()
