@@ -19,11 +19,15 @@ from pydantic import ValidationError
 from contactrouting.config import ServiceSettings
 from deploy.contract import (
     CONTRACTS,
+    METRICS_PORT_ENV,
+    METRICS_PORT_NAME,
     ServiceContract,
     default_env,
     env_names,
     isolated_settings,
     load_with,
+    port_env,
+    serves_metrics,
     settings_class,
 )
 from deploy.manifest import EnvVar, Manifest, Problem, container_port, containers, pod_labels, pod_spec
@@ -75,6 +79,7 @@ def check_service(
     problems += [manifest.problem(where, message) for message in _ports(container, contract, value)]
     problems += [manifest.problem(where, message) for message in _probes(container, contract, value)]
     problems += [manifest.problem(where, message) for message in _startup_budget(container, contract, value)]
+    problems += [manifest.problem(where, message) for message in _scrape_annotations(workload, contract, value)]
     for name in contract.bind_host_env:
         if value(name) not in BIND_ALL:
             problems.append(
@@ -96,7 +101,8 @@ def _command(container: dict[str, Any], contract: ServiceContract) -> Iterator[s
 
 def _ports(container: dict[str, Any], contract: ServiceContract, value: Any) -> Iterator[str]:
     declared = {port.get("name"): port["containerPort"] for port in container.get("ports") or []}
-    for port_name, env_name in contract.port_env.items():
+    expected = port_env(contract)
+    for port_name, env_name in expected.items():
         wanted = value(env_name)
         if port_name not in declared:
             yield f"declares no container port named {port_name!r} for {env_name}"
@@ -104,8 +110,23 @@ def _ports(container: dict[str, Any], contract: ServiceContract, value: Any) -> 
             yield f"container port {port_name}={declared[port_name]} but {env_name}={wanted}"
         if str(wanted) == "0":
             yield f"{env_name}=0 picks a random port (or disables it): nothing could reach it"
-    for port_name in declared.keys() - contract.port_env.keys():
-        yield f"container port {port_name!r} matches no setting of {contract.module}"
+    for port_name in declared.keys() - expected.keys():
+        if port_name == METRICS_PORT_NAME:
+            yield f"declares a metrics port, but {contract.module} never calls setup_metrics: nothing serves it"
+        else:
+            yield f"container port {port_name!r} matches no setting of {contract.module}"
+
+
+def _scrape_annotations(workload: dict[str, Any], contract: ServiceContract, value: Any) -> Iterator[str]:
+    """Prometheus scrapes exactly the pods that serve /metrics, on METRICS_PORT."""
+    annotations = workload["spec"]["template"]["metadata"].get("annotations") or {}
+    scraped = annotations.get("prometheus.io/scrape") == "true"
+    if serves_metrics(contract) and not scraped:
+        yield 'serves /metrics but its pods lack prometheus.io/scrape: "true"'
+    if scraped and not serves_metrics(contract):
+        yield f"is annotated for scraping, but {contract.module} serves no metrics"
+    if scraped and annotations.get("prometheus.io/port") != str(value(METRICS_PORT_ENV)):
+        yield f"prometheus.io/port={annotations.get('prometheus.io/port')} but METRICS_PORT={value(METRICS_PORT_ENV)}"
 
 
 def _probes(container: dict[str, Any], contract: ServiceContract, value: Any) -> Iterator[str]:

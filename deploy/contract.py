@@ -8,6 +8,7 @@ which port a probe must hit) is stated once below, per service.
 
 from __future__ import annotations
 
+import ast
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ class ServiceContract:
     module: str  # python -m <module>
     settings_modules: tuple[str, ...]  # imported in order to find the settings class
     bind_host_env: tuple[str, ...]  # must be 0.0.0.0 in a pod, or nothing outside the pod reaches it
-    port_env: dict[str, str]  # container port name -> the setting that picks that port
+    port_env: dict[str, str]  # container port name -> the setting that picks that port ("metrics" comes below)
     probe: Probe
     config_files: dict[str, str]  # setting naming a YAML file -> "module:loader" that validates it
     # The setting bounding how long the service may take to become ready; the startup probe must wait longer.
@@ -56,7 +57,7 @@ CONTRACTS: tuple[ServiceContract, ...] = (
         module="services.skills",
         settings_modules=("services.skills.app", "services.skills.settings", "services.skills.config"),
         bind_host_env=("SKILLS_GRPC_HOST",),
-        port_env={"grpc": "SKILLS_GRPC_PORT", "metrics": "METRICS_PORT"},
+        port_env={"grpc": "SKILLS_GRPC_PORT"},
         probe=Probe("grpc", "SKILLS_GRPC_PORT", service="contactrouting.v1.SkillsAdmin"),
         config_files={},
         brief_env=COMMON_BRIEF_ENV | {"SKILLS_GRPC_PORT", "DATABASE_URL", "SKILLS_ADMIN_TOKEN", "SKILLS_READ_TOKEN"},
@@ -66,7 +67,7 @@ CONTRACTS: tuple[ServiceContract, ...] = (
         module="services.router",
         settings_modules=("services.router.app", "services.router.settings"),
         bind_host_env=("ROUTER_GRPC_HOST",),
-        port_env={"grpc": "ROUTER_GRPC_PORT", "metrics": "METRICS_PORT"},
+        port_env={"grpc": "ROUTER_GRPC_PORT"},
         probe=Probe("grpc", "ROUTER_GRPC_PORT", service="contactrouting.v1.AgentDesk"),
         config_files={"ROUTING_POLICY_FILE": "services.router.domain.policy:load_policy"},
         startup_timeout_env="ROUTER_STARTUP_TIMEOUT_S",
@@ -77,7 +78,7 @@ CONTRACTS: tuple[ServiceContract, ...] = (
         module="services.email_gateway",
         settings_modules=("services.email_gateway.app", "services.email_gateway.config"),
         bind_host_env=("SMTP_HOST",),
-        port_env={"smtp": "SMTP_PORT", "health": "EMAIL_HEALTH_PORT", "metrics": "METRICS_PORT"},
+        port_env={"smtp": "SMTP_PORT", "health": "EMAIL_HEALTH_PORT"},
         probe=Probe("http", "EMAIL_HEALTH_PORT", readiness_path="/readyz", liveness_path="/healthz"),
         config_files={"EMAIL_GATEWAY_CONFIG": "services.email_gateway.config:load_gateway_config"},
         brief_env=COMMON_BRIEF_ENV
@@ -88,12 +89,41 @@ CONTRACTS: tuple[ServiceContract, ...] = (
         module="services.social_gateway",
         settings_modules=("services.social_gateway.app", "services.social_gateway.settings"),
         bind_host_env=("WEBHOOK_HOST",),
-        port_env={"http": "WEBHOOK_PORT", "metrics": "METRICS_PORT"},
+        port_env={"http": "WEBHOOK_PORT"},
         probe=Probe("http", "WEBHOOK_PORT", readiness_path="/readyz", liveness_path="/healthz"),
         config_files={"SOCIAL_GATEWAY_CONFIG": "services.social_gateway.settings:load_config"},
         brief_env=COMMON_BRIEF_ENV | {"WEBHOOK_HOST", "WEBHOOK_PORT", "SOCIAL_GATEWAY_CONFIG", "DEMO_MODE"},
     ),
 )
+
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+METRICS_PORT_NAME = "metrics"
+METRICS_PORT_ENV = "METRICS_PORT"
+
+
+def serves_metrics(contract: ServiceContract, services_dir: Path = SERVICES_DIR) -> bool:
+    """Whether the service starts the Prometheus endpoint (calls contactrouting.metrics.setup_metrics)."""
+    package = services_dir / contract.module.split(".", 1)[1]
+    for path in package.rglob("*.py"):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError:
+            continue  # a file being edited; ruff and the service's own tests report it
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if name == "setup_metrics":
+                    return True
+    return False
+
+
+def port_env(contract: ServiceContract) -> dict[str, str]:
+    """Container port name -> setting, with the metrics port only for a service that serves metrics."""
+    ports = dict(contract.port_env)
+    if serves_metrics(contract):
+        ports[METRICS_PORT_NAME] = METRICS_PORT_ENV
+    return ports
 
 
 def settings_class(contract: ServiceContract) -> type[ServiceSettings] | None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+import deploy.consistency
+import deploy.contract
 from deploy.consistency import check_services
-from deploy.contract import CONTRACTS, settings_class
+from deploy.contract import CONTRACTS, ServiceContract, serves_metrics, settings_class
 from deploy.manifest import Manifest
 from deploy.render import OVERLAYS
 
@@ -116,3 +119,40 @@ def test_a_startup_probe_shorter_than_the_routers_own_startup_timeout_is_found(m
     manifest = manifest_of("prod")
     container(manifest, "router")["startupProbe"]["failureThreshold"] = 12
     assert any("startupProbe gives up after 60s, before ROUTER_STARTUP_TIMEOUT_S=120s" in m for m in messages(manifest))
+
+
+def test_a_metrics_port_on_a_service_that_serves_no_metrics_is_found(
+    manifest_of: ManifestOf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the skills service dropped its setup_metrics call while its pod still declares the port.
+    def only_others(contract: ServiceContract, *_: object) -> bool:
+        return contract.workload != "skills"
+
+    monkeypatch.setattr(deploy.contract, "serves_metrics", only_others)
+    monkeypatch.setattr(deploy.consistency, "serves_metrics", only_others)
+    found = messages(manifest_of("dev"))
+    assert any("declares a metrics port, but services.skills never calls setup_metrics" in m for m in found)
+    assert any("is annotated for scraping, but services.skills serves no metrics" in m for m in found)
+
+
+def test_a_service_serving_metrics_without_a_port_and_scrape_annotation_is_found(manifest_of: ManifestOf) -> None:
+    contract = next(c for c in CONTRACTS if serves_metrics(c))
+    manifest = manifest_of("prod")
+    workload = manifest.workload(contract.workload)
+    assert workload is not None
+    ports = container(manifest, contract.workload)["ports"]
+    ports[:] = [port for port in ports if port["name"] != "metrics"]
+    workload["spec"]["template"]["metadata"]["annotations"] = {}
+    found = messages(manifest)
+    assert any("declares no container port named 'metrics' for METRICS_PORT" in m for m in found)
+    assert any("serves /metrics but its pods lack prometheus.io/scrape" in m for m in found)
+
+
+def test_metrics_are_detected_from_the_services_own_code(tmp_path: Path) -> None:
+    package = tmp_path / "services" / "demo"
+    package.mkdir(parents=True)
+    contract = ServiceContract("demo", "services.demo", (), (), {}, CONTRACTS[0].probe, {})
+    (package / "__main__.py").write_text("from contactrouting import metrics\n")
+    assert not serves_metrics(contract, tmp_path / "services")
+    (package / "__main__.py").write_text("from contactrouting import metrics\nmetrics.setup_metrics('demo', s)\n")
+    assert serves_metrics(contract, tmp_path / "services")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.contract import CONTRACTS, ServiceContract
+from deploy.contract import CONTRACTS, METRICS_PORT_ENV, ServiceContract, port_env
 from deploy.manifest import Manifest
 from devstack.ports import free_port, wait_for_port
 from devstack.readiness import wait_for_grpc_health, wait_for_http_ok
@@ -45,7 +45,7 @@ def pod_environment(
         local.parent.mkdir(parents=True, exist_ok=True)
         local.write_text(content or "", encoding="utf-8")
         env = {name: str(local) if value == path else value for name, value in env.items()}
-    ports = {name: free_port() for name in contract.port_env.values()}
+    ports = {name: free_port() for name in port_env(contract).values()}
     env.update({name: str(port) for name, port in ports.items()})
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
@@ -113,7 +113,9 @@ def test_the_pod_starts_and_passes_its_probes(
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.readiness_path}", READY_TIMEOUT_S)
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.liveness_path}", 5.0)
         for name, other in ports.items():
-            if name != "METRICS_PORT":
+            if name == METRICS_PORT_ENV:
+                wait_for_http_ok(f"http://127.0.0.1:{other}/metrics", 5.0)
+            else:
                 wait_for_port(other, 5.0)
     except TimeoutError as error:
         log = (tmp_path / "pod.log").read_text(errors="replace")[-3000:]
