@@ -8,11 +8,16 @@ import structlog
 import uvicorn
 from kafka.errors import KafkaError
 
-from contactrouting.kafka_io import ProtoProducer
+from contactrouting.kafka_io import ProtoConsumer, ProtoProducer
+from contactrouting.language import detect_language
+from contactrouting.topics import CONTACTS_OUTBOUND
+from contactrouting.v1 import contact_pb2
 from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
 from services.social_gateway.adapters.http_api import WebhookFrontDoor, create_http_app
 from services.social_gateway.adapters.kafka_sink import KafkaContactSink, RenewableProducer
 from services.social_gateway.adapters.meta_routes import meta_router
+from services.social_gateway.adapters.platform_client import PlatformClient
+from services.social_gateway.adapters.reply_sender import OUTBOUND_GROUP, ReplySender
 from services.social_gateway.adapters.telegram_routes import telegram_router
 from services.social_gateway.adapters.webhook_pipeline import WebhookPipeline
 from services.social_gateway.adapters.x_routes import x_router
@@ -38,6 +43,8 @@ class SocialGateway:
         self._config = config
         self._producers: RenewableProducer | None = None
         self._seen: SqliteSeenMessages | None = None
+        self._sent: SqliteSeenMessages | None = None
+        self._reply_sender: ReplySender | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
 
@@ -62,6 +69,8 @@ class SocialGateway:
         app.include_router(meta_router(self._config.meta, front_door))
         app.include_router(x_router(self._config.x, front_door))
 
+        # Load the language model now, not on the first webhook: platforms disable slow webhooks.
+        detect_language("warm-up")
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -81,6 +90,8 @@ class SocialGateway:
                 raise RuntimeError(f"webhook server failed to listen on {self._settings.webhook_port}")
             if stop.wait(0.02):
                 return False
+        if self._config.outbound.enabled:
+            self._reply_sender = self._start_reply_sender(producers, stop)
         address = server.servers[0].sockets[0].getsockname()
         log.info("service_ready", webhook_address=f"{address[0]}:{address[1]}")
         return True
@@ -94,12 +105,40 @@ class SocialGateway:
         if self._server is not None and self._server_thread is not None:
             self._server.should_exit = True
             self._server_thread.join(timeout=15)
+        if self._reply_sender is not None:
+            self._reply_sender.join(timeout_s=15)  # the stop event ends its loop; it commits what it settled
+        if self._sent is not None:
+            self._sent.close()
         if self._producers is not None:
             self._producers.flush(timeout_s=5)
             self._producers.close()
         if self._seen is not None:
             self._seen.close()
         log.info("service_stopped")
+
+    def _start_reply_sender(self, producers: RenewableProducer, stop: threading.Event) -> ReplySender:
+        limits = self._config.limits
+        self._sent = SqliteSeenMessages(
+            self._settings.data_dir / "social_gateway" / "sent.sqlite3", limits.dedupe_retention_days * 86400
+        )
+        consumer = ProtoConsumer(
+            self._settings,
+            {CONTACTS_OUTBOUND: contact_pb2.OutboundMessage},
+            client_id="social-gateway-outbound",
+            group_id=OUTBOUND_GROUP,
+        )
+        sender = ReplySender(
+            consumer,
+            producers,
+            PlatformClient(self._config.outbound.request_timeout_s),
+            self._config.reply_endpoints(),
+            self._sent,
+            self._config.retry_policy(),
+            stop,
+            join_timeout_s=self._settings.kafka_session_timeout_ms / 1000 + 2,
+        )
+        sender.start()
+        return sender
 
     def _connect_producer(self, stop: threading.Event) -> RenewableProducer | None:
         def connect() -> ProtoProducer:

@@ -11,7 +11,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactrouting.config import DEFAULT_WEBHOOK_PORT, ServiceSettings
+from services.social_gateway.domain.delivery_policy import RetryPolicy
 from services.social_gateway.domain.queue_rules import KeywordRule, QueueRules
+from services.social_gateway.domain.replies import ReplyEndpoints
 
 # The documented demo secrets: accepted only with DEMO_MODE=true, so a demo config never reaches production.
 DEMO_SECRETS = frozenset({"demo-meta-secret", "demo-verify-token", "demo-telegram-secret", "demo-x-secret"})
@@ -86,12 +88,40 @@ class LimitsConfig(_Section):
     dedupe_retention_days: float = Field(default=7.0, gt=0)
 
 
+class OutboundConfig(_Section):
+    """Replies to the platforms' send APIs: retried with exponential backoff, or as long as Retry-After asks."""
+
+    enabled: bool = True
+    max_attempts: int = Field(default=5, ge=1)
+    base_backoff_s: float = Field(default=0.5, gt=0)
+    max_backoff_s: float = Field(default=30.0, gt=0)
+    max_retry_after_s: float = Field(default=60.0, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+
+
 class SocialGatewayConfig(_Section):
     telegram: TelegramConfig = TelegramConfig()
     meta: MetaConfig = MetaConfig()
     x: XConfig = XConfig()
     routing: RoutingConfig = RoutingConfig()
     limits: LimitsConfig = LimitsConfig()
+    outbound: OutboundConfig = OutboundConfig()
+
+    def reply_endpoints(self) -> ReplyEndpoints:
+        return ReplyEndpoints(
+            telegram_base_url=self.telegram.api_base_url,
+            graph_base_url=self.meta.graph_api_base_url,
+            x_base_url=self.x.api_base_url,
+            telegram_tokens={bot_id: bot.api_token for bot_id, bot in self.telegram.bots.items()},
+            meta_tokens={source_id: source.access_token for source_id, source in self.meta.sources.items()},
+            x_tokens={account_id: account.access_token for account_id, account in self.x.accounts.items()},
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        outbound = self.outbound
+        return RetryPolicy(
+            outbound.max_attempts, outbound.base_backoff_s, outbound.max_backoff_s, outbound.max_retry_after_s
+        )
 
     def queue_rules(self) -> QueueRules:
         sources: dict[str, str] = {}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from google.protobuf.message import Message
 from opentelemetry import trace
@@ -28,6 +29,9 @@ from devstack.ports import free_port
 from devstack.readiness import wait_for_http_ok
 
 MessageT = TypeVar("MessageT", bound=Message)
+
+# Generous: the machine is shared with other test runs, and a slow answer is not what these tests check.
+http = httpx.Client(timeout=30.0)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO_ROOT / "config" / "social_gateway.yaml"

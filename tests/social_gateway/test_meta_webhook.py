@@ -14,7 +14,7 @@ from contactrouting.v1 import contact_pb2
 from services.social_gateway.domain.contact_events import conversation_id, customer_id
 from services.social_gateway.domain.messages import Platform
 
-from .conftest import GatewayProcess, inbound_events, meta_signature, without_volatile_fields
+from .conftest import GatewayProcess, http, inbound_events, meta_signature, without_volatile_fields
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ PHONE_NUMBER_ID = "109000000000001"
 
 def post_signed(gateway: GatewayProcess, payload: dict) -> httpx.Response:
     body = json.dumps(payload).encode()
-    return httpx.post(
+    return http.post(
         f"{gateway.url}/webhooks/meta",
         content=body,
         headers={"X-Hub-Signature-256": meta_signature(body), "content-type": "application/json"},
@@ -38,10 +38,10 @@ def messenger_event(psid: str, **event: object) -> dict:
 
 def test_the_subscription_handshake_echoes_the_challenge_only_for_our_verify_token(gateway: GatewayProcess) -> None:
     params = {"hub.mode": "subscribe", "hub.verify_token": "demo-verify-token", "hub.challenge": "1158201444"}
-    accepted = httpx.get(f"{gateway.url}/webhooks/meta", params=params)
+    accepted = http.get(f"{gateway.url}/webhooks/meta", params=params)
     assert accepted.status_code == 200
     assert accepted.text == "1158201444"
-    refused = httpx.get(f"{gateway.url}/webhooks/meta", params={**params, "hub.verify_token": "guess"})
+    refused = http.get(f"{gateway.url}/webhooks/meta", params={**params, "hub.verify_token": "guess"})
     assert refused.status_code == 403
     assert "1158201444" not in refused.text
 
@@ -273,14 +273,14 @@ def test_unsigned_or_badly_signed_posts_are_refused_and_never_published(
         "entry": [{"id": PAGE_ID, "messaging": [messenger_event(psid, message={"mid": f"m_{psid}", "text": "Hi"})]}],
     }
     headers = {"X-Hub-Signature-256": signature} if signature else {}
-    response = httpx.post(f"{gateway.url}/webhooks/meta", content=json.dumps(payload).encode(), headers=headers)
+    response = http.post(f"{gateway.url}/webhooks/meta", content=json.dumps(payload).encode(), headers=headers)
     assert response.status_code == status
     assert inbound_events(topics, conversation_id(Platform.MESSENGER, PAGE_ID, psid), 0) == []
 
 
 def test_a_signature_over_different_bytes_is_refused(gateway: GatewayProcess) -> None:
     body = b'{"object": "page", "entry": []}'
-    response = httpx.post(
+    response = http.post(
         f"{gateway.url}/webhooks/meta",
         content=body + b" ",
         headers={"X-Hub-Signature-256": meta_signature(body)},
@@ -290,7 +290,7 @@ def test_a_signature_over_different_bytes_is_refused(gateway: GatewayProcess) ->
 
 def test_an_oversize_body_is_refused_with_413(gateway: GatewayProcess) -> None:
     body = b'{"object": "page", "entry": [], "padding": "' + b"x" * 1_100_000 + b'"}'
-    response = httpx.post(
+    response = http.post(
         f"{gateway.url}/webhooks/meta", content=body, headers={"X-Hub-Signature-256": meta_signature(body)}
     )
     assert response.status_code == 413

@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
@@ -16,7 +15,7 @@ from devstack.ports import free_port
 from services.social_gateway.domain.contact_events import conversation_id
 from services.social_gateway.domain.messages import Platform
 
-from .conftest import DEMO_CONFIG, inbound_events, start_gateway
+from .conftest import DEMO_CONFIG, http, inbound_events, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -54,11 +53,11 @@ def test_a_kafka_outage_gives_503_and_the_retry_publishes_once_after_recovery(tm
     url = f"{gateway.url}/webhooks/telegram/demo-bot"
     chat_id = random.randint(10**8, 10**9)
     try:
-        assert httpx.post(url, json=update(chat_id, 1), headers=SECRET, timeout=10).status_code == 200
+        assert http.post(url, json=update(chat_id, 1), headers=SECRET).status_code == 200
 
         broker.stop()
         delivery = update(chat_id, 2)
-        during = httpx.post(url, json=delivery, headers=SECRET, timeout=10)
+        during = http.post(url, json=delivery, headers=SECRET)
         assert during.status_code == 503
 
         broker.start()
@@ -66,7 +65,7 @@ def test_a_kafka_outage_gives_503_and_the_retry_publishes_once_after_recovery(tm
         # The platform retries the same delivery until it gets a 200.
         statuses = []
         for _ in range(20):
-            retry = httpx.post(url, json=delivery, headers=SECRET, timeout=10)
+            retry = http.post(url, json=delivery, headers=SECRET)
             statuses.append(retry.status_code)
             if retry.status_code == 200:
                 break
@@ -86,13 +85,13 @@ def test_dedupe_survives_a_gateway_restart(topics: str, tmp_path: Path) -> None:
     delivery = update(chat_id)
     first = start_gateway(tmp_path, topics)
     try:
-        response = httpx.post(f"{first.url}/webhooks/telegram/demo-bot", json=delivery, headers=SECRET)
+        response = http.post(f"{first.url}/webhooks/telegram/demo-bot", json=delivery, headers=SECRET)
         assert response.json()["published"] == 1
     finally:
         assert first.stop() == 0
     second = start_gateway(tmp_path, topics)
     try:
-        response = httpx.post(f"{second.url}/webhooks/telegram/demo-bot", json=delivery, headers=SECRET)
+        response = http.post(f"{second.url}/webhooks/telegram/demo-bot", json=delivery, headers=SECRET)
         assert response.json() == {"published": 0, "duplicates": 1, "skipped": 0}
     finally:
         second.stop()
@@ -104,12 +103,12 @@ def test_a_source_over_its_rate_gets_429_with_retry_after(topics: str, tmp_path:
     gateway = start_gateway(tmp_path, topics, config=config_with(tmp_path, rate_per_s=0.5, rate_burst=3))
     try:
         statuses = [
-            httpx.post(f"{gateway.url}/webhooks/telegram/demo-bot", json={"update_id": 1}).status_code for _ in range(4)
+            http.post(f"{gateway.url}/webhooks/telegram/demo-bot", json={"update_id": 1}).status_code for _ in range(4)
         ]
         assert statuses == [401, 401, 401, 429]
-        refused = httpx.post(f"{gateway.url}/webhooks/meta", content=b"{}")
+        refused = http.post(f"{gateway.url}/webhooks/meta", content=b"{}")
         assert refused.status_code == 401  # another endpoint has its own bucket
-        limited = httpx.post(f"{gateway.url}/webhooks/telegram/demo-bot", json={"update_id": 1})
+        limited = http.post(f"{gateway.url}/webhooks/telegram/demo-bot", json={"update_id": 1})
         assert limited.status_code == 429
         assert limited.headers["Retry-After"] == "2"
     finally:

@@ -8,7 +8,6 @@ import time
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from opentelemetry import trace
 
@@ -19,7 +18,7 @@ from contactrouting.v1 import contact_pb2
 from services.social_gateway.domain.contact_events import conversation_id, customer_id
 from services.social_gateway.domain.messages import Platform
 
-from .conftest import GatewayProcess, read_topic, without_volatile_fields
+from .conftest import GatewayProcess, http, read_topic, without_volatile_fields
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +64,7 @@ def test_a_signed_text_update_becomes_one_exact_contact_event(gateway: GatewayPr
     chat_id = unique_id()
     text = "Pozdrav, ne radi mi prijava u aplikaciju, možete li mi pomoći?"
     before = time.time()
-    response = httpx.post(
+    response = http.post(
         f"{gateway.url}/webhooks/telegram/demo-bot", json=text_update(chat_id, 42, text), headers=SECRET
     )
     assert response.status_code == 200
@@ -100,7 +99,7 @@ def test_receive_span_is_the_server_parent_of_the_message_span_and_the_publish(
     gateway: GatewayProcess, topics: str
 ) -> None:
     chat_id = unique_id()
-    response = httpx.post(
+    response = http.post(
         f"{gateway.url}/webhooks/telegram/demo-bot",
         json=text_update(chat_id, 1, "Hello, my order never arrived, can you help me please?", "en"),
         headers=SECRET,
@@ -136,8 +135,8 @@ def test_receive_span_is_the_server_parent_of_the_message_span_and_the_publish(
 def test_a_replayed_update_is_published_once(gateway: GatewayProcess, topics: str) -> None:
     chat_id = unique_id()
     update = text_update(chat_id, 5, "Dobar dan, trebam pomoć oko dostave.")
-    first = httpx.post(f"{gateway.url}/webhooks/telegram/demo-bot", json=update, headers=SECRET)
-    again = httpx.post(f"{gateway.url}/webhooks/telegram/demo-bot", json=update, headers=SECRET)
+    first = http.post(f"{gateway.url}/webhooks/telegram/demo-bot", json=update, headers=SECRET)
+    again = http.post(f"{gateway.url}/webhooks/telegram/demo-bot", json=update, headers=SECRET)
     assert first.json() == {"published": 1, "duplicates": 0, "skipped": 0}
     assert again.status_code == 200
     assert again.json() == {"published": 0, "duplicates": 1, "skipped": 0}
@@ -153,7 +152,7 @@ def test_unsigned_or_badly_signed_updates_are_refused_and_never_published(
     gateway: GatewayProcess, topics: str, headers: dict[str, str], status: int
 ) -> None:
     chat_id = unique_id()
-    response = httpx.post(
+    response = http.post(
         f"{gateway.url}/webhooks/telegram/demo-bot", json=text_update(chat_id, 1, "hello there"), headers=headers
     )
     assert response.status_code == status
@@ -161,7 +160,7 @@ def test_unsigned_or_badly_signed_updates_are_refused_and_never_published(
 
 
 def test_an_unknown_bot_gets_404(gateway: GatewayProcess) -> None:
-    response = httpx.post(f"{gateway.url}/webhooks/telegram/other-bot", json={"update_id": 1}, headers=SECRET)
+    response = http.post(f"{gateway.url}/webhooks/telegram/other-bot", json={"update_id": 1}, headers=SECRET)
     assert response.status_code == 404
 
 
@@ -174,7 +173,7 @@ def test_signed_but_malformed_updates_get_400_and_one_dead_letter(
     gateway: GatewayProcess, topics: str, body: bytes
 ) -> None:
     marker = body + b" " * random.randint(1, 10**6 % 97 + 1) + uuid.uuid4().hex.encode()
-    response = httpx.post(
+    response = http.post(
         f"{gateway.url}/webhooks/telegram/demo-bot",
         content=marker,
         headers={**SECRET, "content-type": "application/json"},
@@ -240,7 +239,7 @@ def test_edits_captions_photos_and_documents(gateway: GatewayProcess, topics: st
         },
     }
     for update in (photo, document, edited):
-        assert httpx.post(f"{gateway.url}/webhooks/telegram/demo-bot", json=update, headers=SECRET).json() == {
+        assert http.post(f"{gateway.url}/webhooks/telegram/demo-bot", json=update, headers=SECRET).json() == {
             "published": 1,
             "duplicates": 0,
             "skipped": 0,

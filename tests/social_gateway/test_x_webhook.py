@@ -15,7 +15,7 @@ from contactrouting.v1 import contact_pb2
 from services.social_gateway.domain.contact_events import conversation_id, customer_id
 from services.social_gateway.domain.messages import Platform
 
-from .conftest import GatewayProcess, inbound_events, without_volatile_fields, x_signature
+from .conftest import GatewayProcess, http, inbound_events, without_volatile_fields, x_signature
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def post_signed(gateway: GatewayProcess, payload: dict, signature: str | None = 
     headers = {"content-type": "application/json"}
     if signature is not None:
         headers["x-twitter-webhooks-signature"] = x_signature(body) if signature == "valid" else signature
-    return httpx.post(f"{gateway.url}/webhooks/x", content=body, headers=headers)
+    return http.post(f"{gateway.url}/webhooks/x", content=body, headers=headers)
 
 
 def dm(event_id: str, sender_id: str, recipient_id: str, text: str, **message_data: object) -> dict:
@@ -44,11 +44,11 @@ def dm(event_id: str, sender_id: str, recipient_id: str, text: str, **message_da
 
 
 def test_the_crc_challenge_is_answered_with_the_hmac_of_the_token(gateway: GatewayProcess) -> None:
-    response = httpx.get(f"{gateway.url}/webhooks/x", params={"crc_token": "challenge-123"})
+    response = http.get(f"{gateway.url}/webhooks/x", params={"crc_token": "challenge-123"})
     assert response.status_code == 200
     digest = hmac.new(b"demo-x-secret", b"challenge-123", hashlib.sha256).digest()
     assert response.json() == {"response_token": "sha256=" + base64.b64encode(digest).decode()}
-    assert httpx.get(f"{gateway.url}/webhooks/x").status_code == 400
+    assert http.get(f"{gateway.url}/webhooks/x").status_code == 400
 
 
 def test_direct_messages_are_published_and_our_own_are_ignored(gateway: GatewayProcess, topics: str) -> None:

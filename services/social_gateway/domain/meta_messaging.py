@@ -16,11 +16,11 @@ from services.social_gateway.domain.messages import (
     SkippedItem,
     SkipReason,
 )
-from services.social_gateway.domain.payloads import PlatformModel
+from services.social_gateway.domain.payloads import PlatformId, PlatformModel
 
 
 class Party(PlatformModel):
-    id: str
+    id: PlatformId
 
 
 class AttachmentPayload(PlatformModel):
@@ -39,7 +39,7 @@ class QuickReply(PlatformModel):
 
 
 class Message(PlatformModel):
-    mid: str
+    mid: PlatformId
     text: str | None = None
     is_echo: bool = False
     quick_reply: QuickReply | None = None
@@ -49,7 +49,7 @@ class Message(PlatformModel):
 class Postback(PlatformModel):
     title: str | None = None
     payload: str | None = None
-    mid: str | None = None
+    mid: PlatformId | None = None
 
 
 class MessagingEvent(PlatformModel):
@@ -63,7 +63,7 @@ class MessagingEvent(PlatformModel):
 
 
 class MessagingEntry(PlatformModel):
-    id: str
+    id: PlatformId
     time: int = 0
     messaging: list[MessagingEvent] = Field(default_factory=list)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.social_gateway.domain.messages import MalformedPayload
+
+# Platform ids become Kafka keys and dedupe keys: an empty one is a malformed payload, not an id.
+PlatformId = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class PlatformModel(BaseModel):

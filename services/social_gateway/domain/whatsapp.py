@@ -15,12 +15,12 @@ from services.social_gateway.domain.messages import (
     SkippedItem,
     SkipReason,
 )
-from services.social_gateway.domain.payloads import PlatformModel
+from services.social_gateway.domain.payloads import PlatformId, PlatformModel
 
 
 class Metadata(PlatformModel):
     display_phone_number: str = ""
-    phone_number_id: str
+    phone_number_id: PlatformId
 
 
 class Profile(PlatformModel):
@@ -28,7 +28,7 @@ class Profile(PlatformModel):
 
 
 class Contact(PlatformModel):
-    wa_id: str
+    wa_id: PlatformId
     profile: Profile = Profile()
 
 
@@ -67,8 +67,8 @@ class Button(PlatformModel):
 
 
 class Message(PlatformModel):
-    sender: str = Field(alias="from")
-    id: str
+    sender: PlatformId = Field(alias="from")
+    id: PlatformId
     timestamp: str
     type: str
     text: Text | None = None
@@ -101,7 +101,7 @@ class Change(PlatformModel):
 
 
 class ChangesEntry(PlatformModel):
-    id: str
+    id: PlatformId
     changes: list[Change] = Field(default_factory=list)
 
 

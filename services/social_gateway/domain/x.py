@@ -5,8 +5,6 @@ https://docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/account-activity
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from services.social_gateway.domain.messages import (
     InboundMessage,
     MediaRef,
@@ -15,7 +13,7 @@ from services.social_gateway.domain.messages import (
     SkippedItem,
     SkipReason,
 )
-from services.social_gateway.domain.payloads import PlatformModel, parse
+from services.social_gateway.domain.payloads import PlatformId, PlatformModel, parse
 
 
 class Media(PlatformModel):
@@ -35,18 +33,18 @@ class MessageData(PlatformModel):
 
 
 class Target(PlatformModel):
-    recipient_id: str
+    recipient_id: PlatformId
 
 
 class MessageCreate(PlatformModel):
     target: Target
-    sender_id: str
+    sender_id: PlatformId
     message_data: MessageData = MessageData()
 
 
 class DirectMessageEvent(PlatformModel):
     type: str
-    id: str
+    id: PlatformId
     created_timestamp: str = "0"
     message_create: MessageCreate | None = None
 
@@ -57,7 +55,7 @@ class User(PlatformModel):
 
 
 class ActivityEvent(PlatformModel):
-    for_user_id: str = Field(min_length=1)
+    for_user_id: PlatformId
     direct_message_events: list[DirectMessageEvent] = []
     users: dict[str, User] = {}
     # Tweets, likes, follows, typing and read indicators: signed and valid, but not contacts.

@@ -1,0 +1,171 @@
+"""Replies out: consume `contacts.outbound` for social channels and call each platform's send API.
+
+At least once: an offset is committed only after the reply was sent, or its permanent failure was recorded as a
+DELIVERY_FAILED routing event. Sent message ids are remembered, so a record read again after a crash is not re-sent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import structlog
+from kafka import TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer
+from contactrouting.topics import ROUTING_EVENTS
+from contactrouting.v1 import contact_pb2, routing_pb2
+from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
+from services.social_gateway.adapters.kafka_sink import RenewableProducer
+from services.social_gateway.adapters.platform_client import PlatformClient
+from services.social_gateway.domain.delivery_policy import RetryPolicy, Verdict
+from services.social_gateway.domain.replies import NotDeliverable, ReplyEndpoints, is_social, reply_request
+
+log = structlog.get_logger()
+tracer = trace.get_tracer(__name__)
+
+OUTBOUND_GROUP = "social-gateway-outbound"
+
+
+class ReplySender:
+    def __init__(
+        self,
+        consumer: ProtoConsumer,
+        producers: RenewableProducer,
+        client: PlatformClient,
+        endpoints: ReplyEndpoints,
+        sent: SqliteSeenMessages,
+        policy: RetryPolicy,
+        stop: threading.Event,
+        join_timeout_s: float = 10.0,
+    ) -> None:
+        self._consumer = consumer
+        self._producers = producers
+        self._client = client
+        self._endpoints = endpoints
+        self._sent = sent
+        self._policy = policy
+        self._stop = stop
+        self._join_timeout_s = join_timeout_s
+        self._thread = threading.Thread(target=self._run, name="reply-sender", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout_s: float) -> None:
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                for record in self._consumer.poll(timeout_ms=500):
+                    partition = TopicPartition(record.topic, record.partition)
+                    if not self._settle(record):
+                        # Stopping mid-retry, or Kafka refused the routing event: read this record again.
+                        self._consumer.raw_consumer.seek(partition, record.offset)
+                        self._stop.wait(1.0)
+                        break
+                    self._consumer.commit({partition: OffsetAndMetadata(record.offset + 1, "", -1)})
+        except Exception:
+            log.exception("reply_sender_crashed")
+            raise
+        finally:
+            self._finish_group_join()
+            self._consumer.close()
+            self._client.close()
+
+    def _finish_group_join(self) -> None:
+        """Do not leave a consumer group in the middle of joining it.
+
+        A member that closes mid-join is never removed by the broker we develop against (tansu), and every later
+        member of the group then waits for it indefinitely. Records fetched here are not committed, so they are
+        read again by whoever gets the partitions.
+        """
+        consumer = self._consumer.raw_consumer
+        deadline = time.monotonic() + self._join_timeout_s
+        while not consumer.assignment() and time.monotonic() < deadline:
+            consumer.poll(timeout_ms=200)
+
+    def _settle(self, record: ConsumedRecord) -> bool:
+        try:
+            return self._handle(record)
+        except KafkaError as error:
+            log.warning("reply_settle_failed", error=type(error).__name__, offset=record.offset)
+            return False
+
+    def _handle(self, record: ConsumedRecord) -> bool:
+        """True once the record is settled: sent, recorded as failed, or not ours."""
+        outbound = record.message
+        if not isinstance(outbound, contact_pb2.OutboundMessage) or not is_social(outbound.channel):
+            return True
+        sent_key = f"outbound:{outbound.message_id or f'{record.partition}-{record.offset}'}"
+        if not self._sent.claim([sent_key]):
+            return True  # sent before a crash prevented the commit
+        with tracer.start_as_current_span("social send", context=record.context, kind=trace.SpanKind.CLIENT) as span:
+            span.set_attribute("contact.id", outbound.contact_id)
+            span.set_attribute("conversation.id", outbound.conversation_id)
+            settled = False
+            try:
+                settled = self._deliver(outbound, span)
+                if settled:
+                    self._sent.confirm(sent_key)
+            finally:
+                if not settled:
+                    self._sent.release([sent_key])
+            return settled
+
+    def _deliver(self, outbound: contact_pb2.OutboundMessage, span: trace.Span) -> bool:
+        try:
+            request = reply_request(outbound, self._endpoints)
+        except NotDeliverable as error:
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+            self._record(outbound, routing_pb2.ROUTING_EVENT_TYPE_DELIVERY_FAILED, str(error), attempt=0)
+            return True
+        span.set_attribute("social.platform", request.platform.value)
+        for attempt in range(1, self._policy.max_attempts + 1):
+            outcome = self._client.send(request)
+            if outcome.verdict is Verdict.SENT:
+                log.info("reply_sent", platform=request.platform.value, contact_id=outbound.contact_id, attempt=attempt)
+                if outbound.kind == contact_pb2.OUTBOUND_KIND_AGENT_REPLY:
+                    self._record(outbound, routing_pb2.ROUTING_EVENT_TYPE_REPLY_SENT, "", attempt)
+                return True
+            log.warning(
+                "reply_send_failed",
+                platform=request.platform.value,
+                contact_id=outbound.contact_id,
+                attempt=attempt,
+                verdict=outcome.verdict.value,
+                reason=outcome.reason,
+            )
+            if outcome.verdict is Verdict.PERMANENT or attempt == self._policy.max_attempts:
+                span.set_status(Status(StatusCode.ERROR, outcome.reason))
+                reason = f"{request.platform.value}: {outcome.reason}"
+                self._record(outbound, routing_pb2.ROUTING_EVENT_TYPE_DELIVERY_FAILED, reason, attempt)
+                return True
+            if self._stop.wait(self._policy.delay_s(attempt, outcome)):
+                return False
+        return True
+
+    def _record(
+        self, outbound: contact_pb2.OutboundMessage, event_type: routing_pb2.RoutingEventType, reason: str, attempt: int
+    ) -> None:
+        event = routing_pb2.RoutingEvent(
+            event_id=str(uuid.uuid4()),
+            contact_id=outbound.contact_id,
+            conversation_id=outbound.conversation_id,
+            type=event_type,
+            agent_id=outbound.agent_id,
+            channel=outbound.channel,
+            language=outbound.language,
+            reason=reason,
+            attempt=attempt,
+            customer_id=outbound.customer.customer_id,
+        )
+        event.occurred_at.FromNanoseconds(time.time_ns())
+        # Waiting for the ack keeps the commit honest: the offset moves only once the event is stored.
+        self._producers.current.publish_and_wait(ROUTING_EVENTS, outbound.contact_id, event)
