@@ -20,7 +20,6 @@ import structlog
 from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.producer.future import FutureRecordMetadata
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 
 from contactrouting.kafka_io import ProtoProducer
 from contactrouting.topics import AGENTS_PROFILES
@@ -30,7 +29,8 @@ from services.skills.adapters import schema
 from services.skills.adapters.relay_lease import RelayLease
 
 log = structlog.get_logger()
-tracer = trace.get_tracer(__name__)
+
+AWAIT_SLICE_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -155,15 +155,19 @@ class OutboxRelay:
 
     def _await_outcomes(self, producer: ProtoProducer, futures: Sequence[FutureRecordMetadata]) -> None:
         """Block until every future is done; the producer fails them itself once its delivery timeout passes."""
+        waited_s = 0.0
         while not all(future.is_done for future in futures):
             try:
-                producer.flush(timeout_s=self._tuning.publish_timeout_s)
+                # Short slices, so a stop request is noticed quickly even while the broker is away.
+                producer.flush(timeout_s=AWAIT_SLICE_S)
             except KafkaTimeoutError:
-                waiting = sum(not future.is_done for future in futures)
-                log.warning("outbox_publish_waiting", records=waiting)
+                waited_s += AWAIT_SLICE_S
                 if self._stop.is_set():
                     # Shutting down: leave them unmarked; the next start publishes them again.
                     return
+                if waited_s >= self._tuning.publish_timeout_s:
+                    log.warning("outbox_publish_waiting", records=sum(not f.is_done for f in futures))
+                    waited_s = 0.0
 
     def _run(self) -> None:
         while True:

@@ -247,3 +247,20 @@ def test_a_failed_publish_marks_nothing_and_the_next_round_sends_everything(tmp_
     assert OutboxStore(engine).pending() == 1
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")) == 0
+
+
+def test_sigterm_while_the_broker_is_down_stops_promptly_and_cleanly(
+    own_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    skills = skills_process(tmp_path, own_broker.bootstrap_servers, **_outage_env(""))
+    skills.start()
+    _catalog(skills)
+    own_broker.stop()
+    skills.stub().CreateAgent(
+        skills_pb2.CreateAgentRequest(agent=_profile(f"term-{uuid.uuid4().hex[:8]}")), metadata=admin()
+    )
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert skills.stop() == 0
+    assert time.monotonic() - started < 8.0
+    assert "service_stopping" in skills.log()
