@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -264,3 +265,21 @@ def test_sigterm_while_the_broker_is_down_stops_promptly_and_cleanly(
     assert skills.stop() == 0
     assert time.monotonic() - started < 8.0
     assert "service_stopping" in skills.log()
+
+
+def test_the_publish_joins_the_trace_of_the_request_that_made_the_change(skills: RunningSkills) -> None:
+    _catalog(skills)
+    skills.stub().CreateAgent(
+        skills_pb2.CreateAgentRequest(agent=_profile(f"trace-{uuid.uuid4().hex[:8]}")), metadata=admin()
+    )
+    path = Path(skills.process.env["TRACE_DIR"]) / "skills.jsonl"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        spans = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        servers = {s["trace_id"] for s in spans if s["kind"] == "SERVER" and s["name"].endswith("/CreateAgent")}
+        joined = [s for s in spans if s["kind"] == "PRODUCER" and s["trace_id"] in servers]
+        if joined:
+            assert joined[0]["name"] == "agents.profiles publish"
+            return
+        time.sleep(0.2)
+    raise AssertionError("no agents.profiles publish span in the trace of a CreateAgent call")
