@@ -30,20 +30,29 @@ class DeskSession:
     """Messages for one agent, in order. Holding them until their routing events are acked means a crash can
     never leave an agent working on a contact that routing.events does not show as theirs."""
 
-    def __init__(self, agent_id: str, ack_timeout_s: float = 10.0) -> None:
+    def __init__(self, agent_id: str, ack_timeout_s: float = 10.0, max_pending: int = 1000) -> None:
         self.agent_id = agent_id
         self.session_id = uuid.uuid4().hex[:12]
         self._outbox: queue.Queue[object] = queue.Queue()
         self._closed = threading.Event()
         self._ack_timeout_s = ack_timeout_s
+        self._max_pending = max_pending
+        self._abandoned = False
 
     @property
     def closed(self) -> bool:
         return self._closed.is_set()
 
     def send(self, message: agent_desk_pb2.DeskMessage, after: Sequence[FutureRecordMetadata] = ()) -> None:
-        if not self._closed.is_set():
-            self._outbox.put(_Outgoing(message, tuple(after)))
+        if self._closed.is_set():
+            return
+        if self._outbox.qsize() >= self._max_pending:
+            # A client that stopped reading must not grow the router's memory: drop it; it is then offline.
+            log.warning("desk_session_abandoned", session=self.session_id, pending=self._max_pending)
+            self._abandoned = True
+            self.close()
+            return
+        self._outbox.put(_Outgoing(message, tuple(after)))
 
     def close(self) -> None:
         """Ends the stream after the messages already queued."""
@@ -54,7 +63,7 @@ class DeskSession:
     def messages(self) -> Iterator[agent_desk_pb2.DeskMessage]:
         while True:
             item = self._outbox.get()
-            if not isinstance(item, _Outgoing):
+            if not isinstance(item, _Outgoing) or self._abandoned:
                 return
             try:
                 for future in item.after:

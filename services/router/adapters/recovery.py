@@ -103,7 +103,9 @@ def _fold(contacts: dict[str, _Replayed], consumed: ConsumedRecord) -> None:
         return  # its QUEUED event has aged out of the topic
     record = replayed.record
     record.record(event)
-    record.decision.CopyFrom(event.decision)
+    # Gateways write REPLY_SENT / DELIVERY_FAILED here too; they carry no decision of the router's.
+    if event.HasField("decision") and event.decision.ByteSize():
+        record.decision.CopyFrom(event.decision)
     record.priority = event.priority or record.priority
     if event.type in (RET.ROUTING_EVENT_TYPE_ACCEPTED, RET.ROUTING_EVENT_TYPE_ASSIGNED):
         replayed.assigned_at = seconds(event.occurred_at)
