@@ -24,6 +24,7 @@ from bench.profiles import Profiles
 from bench.profiles import describe as describe_profiles
 from bench.standalone import main, progress
 from bench.stats import percentile, rate
+from bench.trace_stages import describe as describe_stages
 
 BASELINE_ENV = "BENCH_KAFKA_CONSUME_PER_S"
 PROFILE_ENV = "BENCH_PROFILE_DIR"
@@ -122,6 +123,8 @@ class StepResult:
     p50_ms: float
     p99_ms: float
     cpu: dict[str, float]
+    # First and last send (epoch ns), to find the step's spans in the services' traces.
+    window_ns: tuple[int, int]
 
     @property
     def kept_up(self) -> bool:
@@ -162,6 +165,7 @@ def run_step(
         p50_ms=percentile(padded, 0.50) if padded else float("inf"),
         p99_ms=percentile(padded, 0.99) if padded else float("inf"),
         cpu=cpu,
+        window_ns=(log.first_ns, log.last_ns),
     )
 
 
@@ -197,6 +201,7 @@ def run(quick: bool) -> dict[str, float]:
     stack = BenchStack(var_dir, bootstrap, size.agents, lambda message: progress(f"end_to_end: {message}"))
     fleet: AgentFleet | None = None
     feed: ContactFeed | None = None
+    at: dict[int, StepResult] = {}
     try:
         stack.start(load_demo_agents=False)
         fleet = AgentFleet(f"127.0.0.1:{stack.ports.router_grpc}", size, var_dir / "logs" / "agent_fleet.log")
@@ -217,7 +222,6 @@ def run(quick: bool) -> dict[str, float]:
         if profile_dir:
             profile(feed, fleet, size, meter, sustained * 0.9, Path(profile_dir))
             settle(fleet, 30)
-        at = {}
         for share in (50, 90):
             step = run_step(feed, fleet, sustained * share / 100, size, size.step_s, meter)
             progress(f"end_to_end: at {share} % of saturation: {step.line()}")
@@ -229,8 +233,11 @@ def run(quick: bool) -> dict[str, float]:
         if fleet is not None:
             fleet.stop()
             progress(f"end_to_end: agent fleet: {fleet.stats or 'no stats'}")
-        stack.stop()
+        stack.stop()  # flushes the services' spans
         progress(f"end_to_end: service logs and traces in {var_dir}")
+    for share, step in at.items():
+        stages = describe_stages(var_dir / "traces", step.window_ns)
+        progress(f"end_to_end: where the time went at {share} % (from the services' spans):\n{stages}")
     return {
         "sustained_contacts_per_s": round(sustained, 1),
         "ingest_to_offer_p50_ms_at_50pct": round(at[50].p50_ms, 2),
