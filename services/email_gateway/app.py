@@ -25,8 +25,6 @@ from services.email_gateway.intake import MailIntake
 
 log = structlog.get_logger()
 
-OUTBOUND_GROUP = "email-gateway-outbound"
-
 
 class EmailGateway:
     def __init__(self, settings: EmailGatewaySettings) -> None:
@@ -65,7 +63,7 @@ class EmailGateway:
                 settings,
                 {CONTACTS_OUTBOUND: contact_pb2.OutboundMessage},
                 client_id="email-gateway-outbound",
-                group_id=OUTBOUND_GROUP,
+                group_id=settings.email_outbound_group,
             ),
             self._producer,
             SmtpRelay(settings.smtp_relay_host, settings.smtp_relay_port),

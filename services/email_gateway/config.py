@@ -24,6 +24,8 @@ class EmailGatewaySettings(ServiceSettings):
     smtp_relay_port: int = Field(default=2526, ge=1, le=65535)
     # How long an SMTP session waits for Kafka's ack before answering 451.
     email_publish_timeout_s: float = Field(default=10.0, ge=1)
+    # Replicas of one deployment share this consumer group; separate deployments on one broker need their own.
+    email_outbound_group: str = Field(default="email-gateway-outbound", min_length=1)
     # Replies out: attempts through the relay, with doubling waits between them.
     email_send_max_attempts: int = Field(default=5, ge=1)
     email_send_first_retry_s: float = Field(default=2.0, gt=0)

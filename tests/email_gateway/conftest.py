@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,8 @@ def start_gateway(
         DATA_DIR=str(var_dir / "data"),
         LOG_FORMAT="json",
         PYTHONUNBUFFERED="1",
+        # Each test gateway is its own deployment: sharing the group would make it wait for the others' rebalances.
+        EMAIL_OUTBOUND_GROUP=f"email-gateway-outbound-{uuid.uuid4().hex[:8]}",
     )
     process_env.update(env)
     process = ServiceProcess("email_gateway", "services.email_gateway", process_env, var_dir / "gateway.log")

@@ -130,3 +130,8 @@ def test_an_unknown_charset_degrades_instead_of_failing() -> None:
 def test_html_blockquotes_become_quoted_lines() -> None:
     html = "<div>Hvala!</div><blockquote><p>Stara poruka</p></blockquote>"
     assert html_to_text(html) == "Hvala!\n\n> Stara poruka"
+
+
+def test_a_charset_name_with_a_nul_byte_degrades_instead_of_failing() -> None:
+    raw = b'From: a@example.net\r\nContent-Type: text/plain; charset="utf\x00-8"\r\n\r\nDobar dan\r\n'
+    assert parse_mail(raw).text == "Dobar dan"

@@ -122,7 +122,7 @@ def _decoded_text(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(_charset_alias(charset))
-    except (LookupError, UnicodeDecodeError):
+    except (LookupError, ValueError):  # unknown codec, undecodable bytes, or a charset name with a NUL in it
         try:
             return payload.decode("utf-8")
         except UnicodeDecodeError:
