@@ -1,9 +1,9 @@
 """Indexes over agents, so matching a contact never scans every agent.
 
 - members per group, and how many of them are available (for the decision record's funnel);
-- ready agents (AVAILABLE, active, no pending offer, room on the channel) per (group, channel, language) and per
-  (group, channel, skill), plus (group, channel, ANY) for all of them. A contact searches whichever is smaller:
-  the buckets of its languages or the bucket of its primary skill.
+- ready agents (AVAILABLE, active, room on the channel) per (group, channel) and facet: each
+  language, ANY_LANGUAGE (all of them), and each (language or ANY_LANGUAGE, skill) pair. A contact searches the
+  buckets of its languages paired with its rarest required skill, and the bucket sizes explain the rest.
 
 Each bucket is an insertion-ordered dict, so iteration is deterministic. The engine calls `refresh(agent)` after
 every change to an agent's presence, load, pending offer or profile. Refresh works by difference: usually one
@@ -17,20 +17,28 @@ from collections.abc import Iterable
 from services.router.domain.eligibility import ANY_LANGUAGE
 from services.router.domain.model import Agent, AgentSpec, Presence
 
-ReadyKey = tuple[str, str, str]
 _NOTHING: frozenset[str] = frozenset()
 # Skill names and language tags share the key space of the ready buckets; the prefix keeps them apart.
 SKILL_PREFIX = "skill:"
 
 
-def _facets(spec: AgentSpec) -> tuple[str, ...]:
-    return (*spec.languages, ANY_LANGUAGE, *(SKILL_PREFIX + skill for skill in spec.skills))
+def skill_facet(language: str, skill: str) -> str:
+    """The facet of agents speaking `language` (or any, with ANY_LANGUAGE) who have `skill` at some level."""
+    return f"{language}|{SKILL_PREFIX}{skill}"
+
+
+def _facets(spec: AgentSpec) -> list[tuple[str, str]]:
+    """(group, facet) pairs an agent is filed under on each of its ready channels."""
+    languages = (*spec.languages, ANY_LANGUAGE)
+    facets = [*languages, *(skill_facet(language, skill) for language in languages for skill in spec.skills)]
+    return [(group, facet) for group in spec.queues for facet in facets]
 
 
 def ready_channels(agent: Agent) -> frozenset[str]:
-    """Channels the agent could take a new contact on right now."""
+    """Channels the agent has room on while available. An agent with a pending offer stays filed (offers come and
+    go several times per contact, and refiling costs more than skipping it in a search): searches check it."""
     spec = agent.spec
-    if agent.presence is not Presence.AVAILABLE or not spec.active or agent.offer_id is not None:
+    if agent.presence is not Presence.AVAILABLE or not spec.active:
         return _NOTHING
     load = agent.load
     return frozenset(channel for channel, cap in spec.capacity.items() if cap > load.get(channel, 0))
@@ -40,9 +48,11 @@ class AgentIndex:
     def __init__(self) -> None:
         self._members: dict[str, dict[str, Agent]] = {}
         self._available: dict[str, int] = {}
-        self._ready: dict[ReadyKey, dict[str, Agent]] = {}
-        # The profile each agent is filed with, and the channels it is filed as ready on.
+        # channel -> (group, facet) -> ready agents
+        self._ready: dict[str, dict[tuple[str, str], dict[str, Agent]]] = {}
+        # The profile each agent is filed with, its (group, facet) pairs, and the channels it is filed as ready on.
         self._filed_spec: dict[str, AgentSpec] = {}
+        self._facets: dict[str, list[tuple[str, str]]] = {}
         self._filed_available: dict[str, bool] = {}
         self._filed_channels: dict[str, frozenset[str]] = {}
 
@@ -52,6 +62,7 @@ class AgentIndex:
         if self._filed_spec.get(agent_id) is not spec:
             self.remove(agent)
             self._filed_spec[agent_id] = spec
+            self._facets[agent_id] = _facets(spec)
             for group in spec.queues:
                 self._members.setdefault(group, {})[agent_id] = agent
         available = agent.presence is Presence.AVAILABLE and spec.active
@@ -62,9 +73,9 @@ class AgentIndex:
         filed = self._filed_channels.get(agent_id, _NOTHING)
         if channels != filed:
             for channel in filed - channels:
-                self._unready(agent_id, spec, channel)
+                self._unready(agent_id, channel)
             for channel in channels - filed:
-                self._make_ready(agent, spec, channel)
+                self._make_ready(agent, channel)
             agent.ready_channels = channels
             self._filed_channels[agent_id] = channels
 
@@ -78,35 +89,33 @@ class AgentIndex:
         if self._filed_available.pop(agent_id, False):
             self._count_available(spec, -1)
         for channel in self._filed_channels.pop(agent_id, _NOTHING):
-            self._unready(agent_id, spec, channel)
+            self._unready(agent_id, channel)
+        del self._facets[agent_id]
         agent.ready_channels = _NOTHING
 
     def _count_available(self, spec: AgentSpec, delta: int) -> None:
         for group in spec.queues:
             self._available[group] = self._available.get(group, 0) + delta
 
-    def _make_ready(self, agent: Agent, spec: AgentSpec, channel: str) -> None:
-        ready = self._ready
-        facets = _facets(spec)
-        for group in spec.queues:
-            for facet in facets:
-                key = (group, channel, facet)
-                bucket = ready.get(key)
-                if bucket is None:
-                    ready[key] = {agent.agent_id: agent}
-                else:
-                    bucket[agent.agent_id] = agent
+    def _make_ready(self, agent: Agent, channel: str) -> None:
+        buckets = self._ready.get(channel)
+        if buckets is None:
+            buckets = self._ready[channel] = {}
+        agent_id = agent.agent_id
+        for pair in self._facets[agent_id]:
+            bucket = buckets.get(pair)
+            if bucket is None:
+                buckets[pair] = {agent_id: agent}
+            else:
+                bucket[agent_id] = agent
 
-    def _unready(self, agent_id: str, spec: AgentSpec, channel: str) -> None:
-        ready = self._ready
-        facets = _facets(spec)
-        for group in spec.queues:
-            for facet in facets:
-                key = (group, channel, facet)
-                bucket = ready[key]
-                del bucket[agent_id]
-                if not bucket:
-                    del ready[key]
+    def _unready(self, agent_id: str, channel: str) -> None:
+        buckets = self._ready[channel]
+        for pair in self._facets[agent_id]:
+            bucket = buckets[pair]
+            del bucket[agent_id]
+            if not bucket:
+                del buckets[pair]
 
     def members(self, group: str) -> Iterable[Agent]:
         return self._members.get(group, {}).values()
@@ -118,10 +127,12 @@ class AgentIndex:
         return self._available.get(group, 0)
 
     def ready_count(self, group: str, channel: str) -> int:
-        return len(self._ready.get((group, channel, ANY_LANGUAGE), ()))
+        return len(self._ready.get(channel, {}).get((group, ANY_LANGUAGE), ()))
 
     def ready_buckets(self, groups: Iterable[str], channel: str, facets: Iterable[str]) -> list[dict[str, Agent]]:
         """Non-empty buckets of ready agents for these groups, channel and languages (or SKILL_PREFIX + skill).
         Buckets of several groups or languages may overlap."""
-        ready = self._ready
-        return [bucket for group in groups for facet in facets if (bucket := ready.get((group, channel, facet)))]
+        ready = self._ready.get(channel)
+        if ready is None:
+            return []
+        return [bucket for group in groups for facet in facets if (bucket := ready.get((group, facet)))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection
 
-from services.router.domain.agent_index import SKILL_PREFIX, AgentIndex
+from services.router.domain.agent_index import AgentIndex, skill_facet
 from services.router.domain.eligibility import Eligibility, StepProfile, eligibility_for, step_profiles
 from services.router.domain.events import (
     CommandRejected,
@@ -341,38 +341,36 @@ class RoutingEngine:
             "offline": members - available,
             "capacity": available - ready,
         }
-        by_language = index.ready_buckets(groups, channel, eligibility.languages_to_match())
-        by_skill = min(
-            (index.ready_buckets(groups, channel, (SKILL_PREFIX + skill,)) for skill, _ in eligibility.skills),
-            key=lambda buckets: sum(len(b) for b in buckets),
-            default=None,
-        )
-        use_skill = by_skill is not None and sum(len(b) for b in by_skill) < sum(len(b) for b in by_language)
-        candidates = _union(by_skill if use_skill and by_skill is not None else by_language)
-        if use_skill:
-            filtered["skill"] = ready - len(candidates)
+        languages = eligibility.languages_to_match()
+        by_language = index.ready_buckets(groups, channel, languages)
+        speakers = sum(len(bucket) for bucket in by_language)
+        filtered["language"] = ready - speakers
+        if eligibility.skills:
+            # Speakers of the language who have the contact's rarest required skill (at any level).
+            buckets = min(
+                (
+                    index.ready_buckets(groups, channel, [skill_facet(language, skill) for language in languages])
+                    for skill, _ in eligibility.skills
+                ),
+                key=lambda found: sum(len(bucket) for bucket in found),
+            )
+            filtered["skill"] = speakers - sum(len(bucket) for bucket in buckets)
         else:
-            filtered["language"] = ready - len(candidates)
+            buckets = by_language
         return choose_agent(
-            candidates,
-            eligibility,
-            scoring,
-            contact.preferred_agent,
-            now,
-            len(self._agents),
-            filtered,
-            check_language=use_skill,
+            _union(buckets), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
         )
 
     def _file(self, contact: Contact, now: float) -> None:
         """Put a contact (back) in the waiting room and wake it when its step, priority or sticky hold changes."""
         contact.state = ContactState.WAITING
-        self._waiting.put(contact, self._eligibility(contact))
+        held_for = contact.preferred_agent if self._waiting_for_preferred(contact, now) else None
+        self._waiting.put(contact, self._eligibility(contact), held_for)
         self._timers.schedule(contact, next_due(contact, self._policy, self._steps(contact), now))
 
     def _pull(self, agent: Agent, now: float) -> list[DomainEvent]:
         """An agent with room takes the first waiting contact (priority, SLA deadline, arrival) they may take."""
-        if not agent.ready_channels:
+        if not agent.ready_channels or agent.offer_id is not None:
             return []
 
         def accepts(contact: Contact) -> bool:

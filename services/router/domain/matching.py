@@ -50,13 +50,12 @@ def choose_agent(
     filtered: Mapping[str, int],
     *,
     prefiltered: bool = True,
-    check_language: bool = False,
 ) -> Match | None:
     """The best eligible agent among `candidates`, explained.
 
     `considered` and `filtered` describe the agents the indexes already ruled out; candidates come from the
-    ready index (`prefiltered`: only skills, past declines and, when found by skill, language are left to check)
-    or are checked in full.
+    ready index (`prefiltered`: pending offers, skill levels and past declines are left to check) or are checked
+    in full.
     This loop is the hot path of routing, so the score of `scoring.score` is computed inline.
     """
     counts = {reason: n for reason, n in filtered.items() if n > 0}
@@ -73,8 +72,8 @@ def choose_agent(
             if reason is not None:
                 counts[reason] = counts.get(reason, 0) + 1
                 continue
-        elif check_language and not eligibility.speaks(agent):
-            counts["language"] = counts.get("language", 0) + 1
+        if agent.offer_id is not None:
+            counts["capacity"] = counts.get("capacity", 0) + 1  # ready, but busy with another offer
             continue
         have = agent.spec.skills
         total = 0

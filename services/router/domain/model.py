@@ -63,10 +63,11 @@ class Agent:
     grace_until: float | None = None
     # Channels the AgentIndex has filed the agent as ready on (owned by the index).
     ready_channels: frozenset[str] = frozenset()
+    # A copy of spec.agent_id (which never changes for an agent): read on every hot path.
+    agent_id: str = field(init=False)
 
-    @property
-    def agent_id(self) -> str:
-        return self.spec.agent_id
+    def __post_init__(self) -> None:
+        self.agent_id = self.spec.agent_id
 
     @property
     def total_load(self) -> int:

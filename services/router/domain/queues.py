@@ -26,6 +26,8 @@ class WaitingRoom:
     def __init__(self) -> None:
         # (group, channel, language) -> primary skill -> its minimum -> heap
         self._buckets: dict[tuple[str, str, str], dict[str, dict[int, list[_Entry]]]] = {}
+        # Contacts held for their sticky agent: filed only where that agent looks, so others never scan them.
+        self._held: dict[str, list[_Entry]] = {}
         # Waiting contacts per queue, for stats, positions and membership tests.
         self._by_queue: dict[str, dict[str, Contact]] = {}
         self._count = 0
@@ -36,8 +38,8 @@ class WaitingRoom:
     def __contains__(self, contact_id: str) -> bool:
         return any(contact_id in waiting for waiting in self._by_queue.values())
 
-    def put(self, contact: Contact, eligibility: Eligibility) -> None:
-        """Add or re-file a waiting contact with its current order key and eligibility."""
+    def put(self, contact: Contact, eligibility: Eligibility, held_for: str | None = None) -> None:
+        """Add or re-file a waiting contact with its current order key and eligibility, or only for `held_for`."""
         waiting = self._by_queue.get(contact.queue)
         if waiting is None:
             waiting = self._by_queue[contact.queue] = {}
@@ -47,6 +49,9 @@ class WaitingRoom:
         contact.file_version += 1
         neg_priority, deadline, seq = contact.order_key()
         entry = (neg_priority, deadline, seq, contact.file_version, contact)
+        if held_for is not None:
+            heapq.heappush(self._held.setdefault(held_for, []), entry)
+            return
         skill, minimum = eligibility.skills[0] if eligibility.skills else (ANY_SKILL, 0)
         channel = eligibility.channel
         buckets = self._buckets
@@ -79,6 +84,11 @@ class WaitingRoom:
         languages = (*spec.languages, ANY_LANGUAGE)
         buckets = self._buckets
         best: _Entry | None = None
+        held = self._held.get(agent.agent_id)
+        if held is not None:
+            best = _first_accepted(held, accepts)
+            if not held:
+                del self._held[agent.agent_id]
         for group in spec.queues:
             for channel in agent.ready_channels:
                 for language in languages:
