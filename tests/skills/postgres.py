@@ -43,18 +43,25 @@ class TempPostgres:
         if os.geteuid() == 0:
             shutil.chown(root, "postgres")
         server._run("initdb", "-D", str(root / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        server._run(
+        server.resume()
+        return server
+
+    def resume(self) -> None:
+        self._run(
             "pg_ctl",
             "-D",
-            str(root / "data"),
+            str(self.root / "data"),
             "-l",
-            str(root / "server.log"),
+            str(self.root / "server.log"),
             "-w",
             "-o",
-            f"-p {server.port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",
             "start",
         )
-        return server
+
+    def pause(self) -> None:
+        """Stop the server but keep its data, as in a database outage."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -70,6 +77,8 @@ class TempPostgres:
     def stop(self) -> None:
         try:
             self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+        except RuntimeError:
+            pass  # already stopped
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
+import structlog
+from sqlalchemy.exc import OperationalError
 
 from contactrouting.v1 import agent_pb2, skills_pb2, skills_pb2_grpc
 from services.skills.adapters.agent_store import AgentStore
@@ -32,6 +34,8 @@ from services.skills.domain.errors import (
 )
 from services.skills.domain.model import AgentFilter, Queue, Skill
 from services.skills.domain.validation import validate_filter, validate_page_size
+
+log = structlog.get_logger()
 
 SERVICE_NAME = "contactrouting.v1.SkillsAdmin"
 
@@ -62,6 +66,10 @@ def rpc(needed: Role) -> Callable[[HandlerT], HandlerT]:
                 if isinstance(error, InvalidField):
                     context.set_trailing_metadata(((INVALID_FIELD_KEY, error.field),))
                 context.abort(code, str(error))
+            except OperationalError:
+                # The database is unreachable or overloaded: the caller may retry, nothing was changed.
+                log.exception("database_unavailable", method=handler.__name__)
+                context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable, retry later")
 
         return wrapper  # type: ignore[return-value]
 

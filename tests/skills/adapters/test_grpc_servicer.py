@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -15,7 +16,8 @@ from contactrouting.v1 import agent_pb2, contact_pb2, skills_pb2
 from services.skills.adapters.proto_mapping import agent_to_proto
 
 from ..invalid_agents import INVALID_AGENTS, valid_agent
-from ..service import READ_TOKEN, RunningSkills, admin, read_profiles
+from ..postgres import SKIP_REASON, TempPostgres, pg_bin_dir
+from ..service import READ_TOKEN, RunningSkills, admin, read_profiles, skills_process
 
 pytestmark = pytest.mark.integration
 Stub = Any
@@ -333,3 +335,26 @@ def test_republish_emits_every_agent_again(stub: Stub, skills: RunningSkills, pr
     records = read_profiles(profiles_topic, agent_ids, lambda rs: len(rs) >= 2 * len(agent_ids))
     for agent_id in agent_ids:
         assert [r.message.version for r in records if r.key == agent_id] == [1, 1]  # type: ignore[union-attr]
+
+
+# --- the database goes away ----------------------------------------------------------------------------------------
+def test_a_database_outage_is_unavailable_and_the_service_recovers(profiles_topic: str, tmp_path: Path) -> None:
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        pytest.skip(SKIP_REASON)
+    server = TempPostgres.start(bin_dir)
+    service = skills_process(tmp_path, profiles_topic, DATABASE_URL=server.create_database())
+    try:
+        service.start()
+        stub = service.stub()
+        request = skills_pb2.CreateSkillRequest(skill=skills_pb2.Skill(name="general"))
+        stub.CreateSkill(request, metadata=admin())
+        server.pause()
+        error = rpc_error(lambda: stub.ListSkills(skills_pb2.ListSkillsRequest(), metadata=admin()))
+        assert error.code() is grpc.StatusCode.UNAVAILABLE
+        assert error.details() == "database unavailable, retry later"
+        server.resume()
+        assert [s.name for s in stub.ListSkills(skills_pb2.ListSkillsRequest(), metadata=admin()).skills] == ["general"]
+    finally:
+        service.stop()
+        server.stop()

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,21 @@ def test_the_publish_joins_the_trace_of_the_request_that_made_the_change(skills:
             return
         time.sleep(0.2)
     raise AssertionError("no agents.profiles publish span in the trace of a CreateAgent call")
+
+
+def test_sent_records_are_pruned_after_the_retention_and_unsent_ones_never(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'skills.db'}")
+    migrate(engine)
+    for name in ("general", "billing"):
+        skill_store(engine).create(Skill(name))
+        queue_store(engine).create(Queue(name))
+    agents = AgentStore(engine)
+    first = agents.create(valid_agent("prune-1"))
+    store = OutboxStore(engine)
+    store.mark_sent([record.id for record in store.unsent(10)])
+    agents.update(first)
+
+    assert store.prune_sent_before(datetime.now(UTC) - timedelta(hours=1)) == 0
+    assert store.prune_sent_before(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert [r.agent_id for r in store.unsent(10)] == ["prune-1"]
+    assert store.pending() == 1
