@@ -22,6 +22,7 @@ from services.router.adapters.contact_mapping import contact_request, timestamp
 from services.router.adapters.desk_message_mapping import assignment, desk_message, presence_enum
 from services.router.adapters.desk_session import DeskSession
 from services.router.adapters.kafka_publisher import RouterPublisher
+from services.router.adapters.pseudonyms import pseudonym
 from services.router.adapters.routing_event_mapping import is_contact_event, routing_event
 from services.router.adapters.routing_metrics import RoutingMetrics
 from services.router.domain import (
@@ -93,9 +94,15 @@ class Switchboard:
             self._deliver(self._engine.upsert_agent(spec, now), now)
 
     def remove_agent(self, agent_id: str) -> None:
+        """A deleted profile: the agent's work is requeued by the engine and an open desk stream is ended."""
         with self._lock:
             now = self._clock()
             self._deliver(self._engine.remove_agent(agent_id, now), now)
+            session = self._sessions.pop(agent_id, None)
+            self._presence.pop(agent_id, None)
+        if session is not None:
+            session.send(self._error("agent_removed", "the agent's profile was deleted"))
+            session.close()
 
     # --- agent desks ------------------------------------------------------------------------------------------
     def connect(self, session: DeskSession) -> bool:
@@ -127,7 +134,7 @@ class Switchboard:
                         message.traceparent = current_traceparent()
                         session.send(message)
             self._deliver([e for e in events if not isinstance(e, PresenceChanged)], now)
-            log.info("agent_connected", agent_id=agent_id, session=session.session_id)
+            log.info("agent_connected", agent=pseudonym(agent_id), session=session.session_id)
             return True
 
     def disconnect(self, session: DeskSession) -> None:
@@ -139,7 +146,7 @@ class Switchboard:
                 self._deliver(self._engine.agent_disconnected(session.agent_id, now), now)
                 del self._sessions[session.agent_id]
                 self._presence.pop(session.agent_id, None)
-                log.info("agent_disconnected", agent_id=session.agent_id, session=session.session_id)
+                log.info("agent_disconnected", agent=pseudonym(session.agent_id), session=session.session_id)
         session.close()
 
     def set_presence(self, session: DeskSession, presence: Presence, reason: str) -> None:

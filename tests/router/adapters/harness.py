@@ -178,7 +178,9 @@ def contact_event(
         contact_id=contact_id,
         conversation_id=unique("conversation"),
         channel=channel,  # type: ignore[arg-type]
-        customer=contact_pb2.Customer(customer_id=unique("customer"), handle="kupac@example.net"),
+        customer=contact_pb2.Customer(
+            customer_id=unique("customer"), handle="ivana.kupac@example.net", display_name="Ivana Kupac"
+        ),
         subject=f"Racun {contact_id}",
         body_text="Dobar dan, imam problem s racunom.",
         language=language,

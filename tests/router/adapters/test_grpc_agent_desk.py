@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from support.pii import assert_no_pii, telemetry_texts
 
 from contactrouting.agent_tokens import issue_token
 from contactrouting.kafka_io import ConsumedRecord
@@ -236,3 +237,15 @@ def test_with_a_token_secret_only_signed_logins_get_in(
         assert signed.next("login_accepted").login_accepted.agent_id == agent_id
     finally:
         signed.close()
+
+
+def test_no_customer_data_in_the_routers_logs_or_spans(router: RouterUnderTest) -> None:
+    """Runs last in this module: by now the router has routed, offered, replied and completed contacts."""
+    time.sleep(1.0)  # the span exporter writes in batches every 0.5 s
+    sample = contact_event("any")
+    texts = telemetry_texts(router.var_dir)
+    assert any('"router offer"' in text for _, text in texts), "the spans must be among the texts scanned"
+    assert_no_pii(
+        texts,
+        [sample.customer.handle, sample.customer.display_name, sample.body_text, "Pozdrav, riješeno je."],
+    )

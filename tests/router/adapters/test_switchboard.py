@@ -144,3 +144,15 @@ def test_an_unknown_agent_is_refused_at_login(board: Switchboard) -> None:
     ghost = DeskSession("ghost")
     assert not board.connect(ghost)
     assert [m.error.code for m in drain(ghost)] == ["unknown_agent"]
+
+
+def test_a_deleted_profile_ends_the_agents_stream_and_requeues_its_offer(
+    board: Switchboard, publisher: RecordingPublisher
+) -> None:
+    ana = DeskSession("ana")
+    board.connect(ana)
+    board.enqueue(contact("c1"), otel_context.Context())
+    board.remove_agent("ana")
+    assert ana.closed
+    assert kinds(drain(ana))[-2:] == ["offer_rescinded", "error"]
+    assert publisher.types("c1")[-1] == RET.ROUTING_EVENT_TYPE_OFFER_RESCINDED
