@@ -86,6 +86,12 @@ class RoutingEngine:
         # Contacts (possibly) waiting for their sticky agent, per agent; pruned when the agent goes offline.
         self._held: dict[str, set[str]] = {}
         self._seq = 0
+        self._decisions = 0
+
+    @property
+    def decisions_made(self) -> int:
+        """Matching attempts so far: a contact looking for an agent, or an agent with room looking for work."""
+        return self._decisions
 
     # ----------------------------------------------------------------------------------------------- policy
     @property
@@ -310,6 +316,7 @@ class RoutingEngine:
 
     def _route(self, contact: Contact, now: float) -> list[DomainEvent]:
         """Offer a waiting contact to its best eligible agent, or file it in the waiting room."""
+        self._decisions += 1
         eligibility = self._eligibility(contact)
         scoring = self._queue_policy(contact).scoring
         preferred = self._agents.get(contact.preferred_agent) if contact.preferred_agent else None
@@ -372,6 +379,7 @@ class RoutingEngine:
         """An agent with room takes the first waiting contact (priority, SLA deadline, arrival) they may take."""
         if not agent.ready_channels or agent.offer_id is not None:
             return []
+        self._decisions += 1
 
         def accepts(contact: Contact) -> bool:
             return self._eligibility(contact).rejection(agent) is None and not self._held_for_other(contact, agent, now)
