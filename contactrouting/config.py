@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=6000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=2000, ge=100)
     kafka_request_timeout_ms: int = Field(default=10000, ge=1000)
+    # How long the broker may hold a fetch when there is no data. Kafka answers as soon as data arrives; tansu holds
+    # the fetch for the whole wait, so on tansu every hop costs about half of it (devstack sets 20 ms).
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=0, le=10000)
     topic_partitions: int = Field(default=3, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 

@@ -103,6 +103,7 @@ class ProtoConsumer:
             "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
             "request_timeout_ms": max(settings.kafka_request_timeout_ms, settings.kafka_session_timeout_ms + 1000),
             "max_poll_records": 500,
+            "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
         }
         options.update(overrides)
         self._consumer = KafkaConsumer(**options)
