@@ -119,11 +119,9 @@ def serves_metrics(contract: ServiceContract, services_dir: Path = SERVICES_DIR)
 
 
 def port_env(contract: ServiceContract) -> dict[str, str]:
-    """Container port name -> setting, with the metrics port only for a service that serves metrics."""
-    ports = dict(contract.port_env)
-    if serves_metrics(contract):
-        ports[METRICS_PORT_NAME] = METRICS_PORT_ENV
-    return ports
+    """Container port name -> setting. METRICS_PORT is part of every service's contract, so every pod declares
+    it; `serves_metrics` tells which services already listen there."""
+    return {**contract.port_env, METRICS_PORT_NAME: METRICS_PORT_ENV}
 
 
 def settings_class(contract: ServiceContract) -> type[ServiceSettings] | None:

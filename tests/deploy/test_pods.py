@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.contract import CONTRACTS, METRICS_PORT_ENV, ServiceContract, port_env
+from deploy.contract import CONTRACTS, METRICS_PORT_ENV, ServiceContract, port_env, serves_metrics
 from deploy.manifest import Manifest
 from devstack.ports import free_port, wait_for_port
 from devstack.readiness import wait_for_grpc_health, wait_for_http_ok
@@ -53,6 +53,7 @@ def pod_environment(
         TRACE_DIR=str(root / "traces"),
         SMTP_RELAY_HOST="127.0.0.1",
         PATH=os.environ["PATH"],
+        PYTHONPATH=os.environ.get("PYTHONPATH", ""),
         PYTHONUNBUFFERED="1",
     )
     return env, ports
@@ -113,10 +114,10 @@ def test_the_pod_starts_and_passes_its_probes(
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.readiness_path}", READY_TIMEOUT_S)
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.liveness_path}", 5.0)
         for name, other in ports.items():
-            if name == METRICS_PORT_ENV:
-                wait_for_http_ok(f"http://127.0.0.1:{other}/metrics", 5.0)
-            else:
+            if name != METRICS_PORT_ENV:
                 wait_for_port(other, 5.0)
+            elif serves_metrics(contract):
+                wait_for_http_ok(f"http://127.0.0.1:{other}/metrics", 5.0)
     except TimeoutError as error:
         log = (tmp_path / "pod.log").read_text(errors="replace")[-3000:]
         pytest.fail(f"{contract.workload} ({overlay}) did not pass its probes: {error}\n{log}")
