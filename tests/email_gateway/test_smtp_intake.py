@@ -220,3 +220,9 @@ def test_logs_never_carry_bodies_or_customer_addresses(gateway: RunningGateway) 
     log = gateway.process.log_path.read_text()
     assert contact_id in log  # the mail was logged, by id
     assert f"tajna.{token}" not in log and f"{token}99" not in log and f"tajna-{token}" not in log
+
+
+def test_without_a_certificate_starttls_is_not_offered(gateway: RunningGateway) -> None:
+    with smtplib.SMTP("127.0.0.1", gateway.smtp_port, timeout=30) as smtp:
+        smtp.ehlo()
+        assert not smtp.has_extn("starttls")

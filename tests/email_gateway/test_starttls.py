@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from contactrouting.topics import ensure_topics
 from contactrouting.v1 import contact_pb2
 
-from .conftest import RunningGateway, contacts_with_subject, start_gateway
+from .conftest import contacts_with_subject, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -43,12 +43,6 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
-
-
-def test_without_a_certificate_starttls_is_not_offered(gateway: RunningGateway) -> None:
-    with smtplib.SMTP("127.0.0.1", gateway.smtp_port, timeout=30) as smtp:
-        smtp.ehlo()
-        assert not smtp.has_extn("starttls")
 
 
 def test_mail_is_accepted_over_starttls(kafka_bootstrap: str, tmp_path: Path) -> None:
