@@ -4,22 +4,24 @@ relay, collector, database), the fixed ports (free ones instead) and the pod's w
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from contactrouting.topics import ensure_topics
 from deploy.contract import CONTRACTS, METRICS_PORT_ENV, ServiceContract, port_env, serves_metrics
 from deploy.manifest import Manifest
 from devstack.ports import free_port, wait_for_port
 from devstack.readiness import wait_for_grpc_health, wait_for_http_ok
 
-from .conftest import container
+from .conftest import Objects, container
 
-ManifestOf = Callable[[str], Manifest]
 READY_TIMEOUT_S = 60.0
 # Operators create these in prod; a stand-in of the right shape lets the pod start here.
 SECRET_STAND_IN = "stand-in-secret-0123456789"
@@ -61,51 +63,57 @@ def pod_environment(
 
 @pytest.fixture(scope="module")
 def topics(kafka_bootstrap: str) -> str:
-    from contactrouting.topics import ensure_topics
-
     ensure_topics(kafka_bootstrap, partitions=3, replication_factor=1)
     return kafka_bootstrap
 
 
-@pytest.fixture
-def start_pod(tmp_path: Path) -> Iterator[Callable[[list[str], dict[str, str]], subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
+@dataclass
+class Pod:
+    process: subprocess.Popen[bytes]
+    ports: dict[str, int]
+    log: Path
 
-    def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (tmp_path / "pod.log").open("ab")
-        # The working directory is empty, like the image's: a relative default path would not resolve.
-        process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-        started.append(process)
-        return process
 
-    yield start
-    for process in started:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def pods(
+    request: pytest.FixtureRequest, rendered: dict[str, Objects], topics: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, Pod]]]:
+    """Every service of one overlay, started at once (as a rollout would) and stopped with SIGTERM afterwards."""
+    overlay: str = request.param
+    manifest = Manifest(overlay, copy.deepcopy(rendered[overlay]))
+    started: dict[str, Pod] = {}
+    try:
+        for contract in CONTRACTS:
+            root = tmp_path_factory.mktemp(f"{overlay}-{contract.workload}")
+            env, ports = pod_environment(manifest, contract, root / "pod", topics)
+            command = container(manifest, contract.workload)["command"]
+            assert command[0] == "python", command
+            log = root / "pod.log"
+            with log.open("ab") as output:
+                # The working directory is empty, like the image's: a relative default path would not resolve.
+                process = subprocess.Popen(
+                    [sys.executable, *command[1:]], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
+                )
+            started[contract.workload] = Pod(process, ports, log)
+        yield overlay, started
+    finally:
+        for pod in started.values():
+            pod.process.terminate()
+        for pod in started.values():
+            try:
+                pod.process.wait(15)
+            except subprocess.TimeoutExpired:
+                pod.process.kill()
+                pod.process.wait()
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("overlay", ["dev", "prod"])
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda contract: contract.workload)
-def test_the_pod_starts_and_passes_its_probes(
-    manifest_of: ManifestOf,
-    topics: str,
-    start_pod: Callable[[list[str], dict[str, str]], subprocess.Popen[bytes]],
-    tmp_path: Path,
-    overlay: str,
-    contract: ServiceContract,
-) -> None:
-    manifest = manifest_of(overlay)
-    env, ports = pod_environment(manifest, contract, tmp_path / "pod", topics)
-    command = container(manifest, contract.workload)["command"]
-    assert command[0] == "python"
-    process = start_pod([sys.executable, *command[1:]], env)
+def test_the_pod_starts_and_passes_its_probes(pods: tuple[str, dict[str, Pod]], contract: ServiceContract) -> None:
+    overlay, started = pods
+    pod = started[contract.workload]
     probe = contract.probe
-    port = ports[probe.port_env]
+    port = pod.ports[probe.port_env]
     try:
         if probe.kind == "grpc":
             wait_for_grpc_health(f"127.0.0.1:{port}", probe.service or "", READY_TIMEOUT_S)
@@ -113,12 +121,12 @@ def test_the_pod_starts_and_passes_its_probes(
         else:
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.readiness_path}", READY_TIMEOUT_S)
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.liveness_path}", 5.0)
-        for name, other in ports.items():
+        for name, other in pod.ports.items():
             if name != METRICS_PORT_ENV:
                 wait_for_port(other, 5.0)
             elif serves_metrics(contract):
                 wait_for_http_ok(f"http://127.0.0.1:{other}/metrics", 5.0)
     except TimeoutError as error:
-        log = (tmp_path / "pod.log").read_text(errors="replace")[-3000:]
+        log = pod.log.read_text(errors="replace")[-3000:]
         pytest.fail(f"{contract.workload} ({overlay}) did not pass its probes: {error}\n{log}")
-    assert process.poll() is None
+    assert pod.process.poll() is None
