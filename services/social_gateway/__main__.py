@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from contactrouting.config import load_settings
 from contactrouting.lifecycle import install_stop_signal
 from contactrouting.logs import configure_logging
+from contactrouting.metrics import setup_metrics
 from contactrouting.tracing import setup_tracing
 from services.social_gateway.app import DemoSecretsRefused, run
 from services.social_gateway.settings import SocialGatewaySettings, load_config
@@ -26,6 +27,7 @@ def main() -> int:
         print(f"invalid SOCIAL_GATEWAY_CONFIG {settings.social_gateway_config}: {error}", file=sys.stderr)
         return 2
     provider: TracerProvider = setup_tracing(SERVICE, settings)
+    meters = setup_metrics(SERVICE, settings)
     stop = install_stop_signal()
     try:
         run(settings, config, stop)
@@ -33,6 +35,7 @@ def main() -> int:
         print(f"refusing to start: {error}; set DEMO_MODE=true only for local demos", file=sys.stderr)
         return 2
     finally:
+        meters.shutdown()
         provider.force_flush()
         provider.shutdown()
     return 0

@@ -6,6 +6,7 @@ import threading
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 from kafka.errors import KafkaError
 
 from contactrouting.kafka_io import ProtoConsumer, ProtoProducer
@@ -49,11 +50,23 @@ class SocialGateway:
         self._server_thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> bool:
-        """Connect to Kafka (waiting for it if needed) and open the HTTP port; False if stopped first."""
+        """Connect to Kafka (waiting for it if needed), open the HTTP port, start replies; False if stopped first."""
         producers = self._connect_producer(stop)
         if producers is None:
             return False
         self._producers = producers
+        # Load the language model now, not on the first webhook: platforms disable slow webhooks.
+        detect_language("warm-up")
+        if not self._serve_http(self._http_app(producers), stop):
+            return False
+        if self._config.outbound.enabled:
+            self._reply_sender = self._start_reply_sender(producers, stop)
+        assert self._server is not None
+        address = self._server.servers[0].sockets[0].getsockname()
+        log.info("service_ready", webhook_address=f"{address[0]}:{address[1]}")
+        return True
+
+    def _http_app(self, producers: RenewableProducer) -> FastAPI:
         limits = self._config.limits
         self._seen = SqliteSeenMessages(
             self._settings.data_dir / "social_gateway" / "published.sqlite3", limits.dedupe_retention_days * 86400
@@ -68,9 +81,10 @@ class SocialGateway:
         app.include_router(telegram_router(self._config.telegram, front_door))
         app.include_router(meta_router(self._config.meta, front_door))
         app.include_router(x_router(self._config.x, front_door))
+        return app
 
-        # Load the language model now, not on the first webhook: platforms disable slow webhooks.
-        detect_language("warm-up")
+    def _serve_http(self, app: FastAPI, stop: threading.Event) -> bool:
+        """uvicorn in its own thread (the main thread keeps the signal handlers); True once it listens."""
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -90,10 +104,6 @@ class SocialGateway:
                 raise RuntimeError(f"webhook server failed to listen on {self._settings.webhook_port}")
             if stop.wait(0.02):
                 return False
-        if self._config.outbound.enabled:
-            self._reply_sender = self._start_reply_sender(producers, stop)
-        address = server.servers[0].sockets[0].getsockname()
-        log.info("service_ready", webhook_address=f"{address[0]}:{address[1]}")
         return True
 
     @property

@@ -12,11 +12,15 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.producer.future import FutureRecordMetadata
 
 from contactrouting.kafka_io import ProtoProducer
+from contactrouting.metrics import CONTACTS_RECEIVED, ChannelLanguageLabels
 from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_INBOUND
 from contactrouting.v1 import contact_pb2
+from services.social_gateway.domain.contact_events import CHANNELS
 from services.social_gateway.domain.intake import PendingAck, SinkUnavailable
 
 log = structlog.get_logger()
+
+CHANNEL_NAMES = {channel: platform.value for platform, channel in CHANNELS.items()}
 
 
 class RenewableProducer:
@@ -68,8 +72,14 @@ class KafkaContactSink:
 
     def send(self, event: contact_pb2.ContactEvent, on_acked: Callable[[], None]) -> PendingAck:
         pending = self._publish(CONTACTS_INBOUND, event.conversation_id, event)
-        # Runs even when the ack comes after we gave up waiting, so a late success still dedupes the retry.
-        pending.future.add_callback(lambda _metadata: on_acked())
+        labels: ChannelLanguageLabels = {"channel": CHANNEL_NAMES[event.channel], "language": event.language}
+
+        def acked(_metadata: object) -> None:
+            # Runs even when the ack comes after we gave up waiting, so a late success still dedupes the retry.
+            on_acked()
+            CONTACTS_RECEIVED.add(1, labels)
+
+        pending.future.add_callback(acked)
         return pending
 
     def wait(self, pending: Sequence[PendingAck]) -> None:

@@ -11,6 +11,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
+from contactrouting.metrics import DEAD_LETTERS, WEBHOOK_SIGNATURE_FAILURES
 from services.social_gateway.domain.intake import SinkUnavailable, WebhookIntake
 from services.social_gateway.domain.messages import MalformedPayload, Normalized
 from services.social_gateway.domain.signatures import Verdict
@@ -60,12 +61,13 @@ class WebhookPipeline:
         verdict = delivery.verify()
         if verdict is not Verdict.VALID:
             self.counters[f"{delivery.platform}.signature_{verdict.value}"] += 1
+            WEBHOOK_SIGNATURE_FAILURES.add(1, {"platform": delivery.platform, "verdict": verdict.value})
             log.warning("webhook_signature_refused", platform=delivery.platform, verdict=verdict.value)
             return Answer(_REFUSED_STATUS[verdict], {"error": f"signature {verdict.value}"})
         try:
             normalized = delivery.normalize(delivery.body)
         except MalformedPayload as malformed:
-            return self._dead_letter(delivery, malformed.reason)
+            return self._dead_letter(delivery, malformed)
         try:
             outcome = self._intake.accept(normalized)
         except SinkUnavailable as error:
@@ -89,8 +91,9 @@ class WebhookPipeline:
             200, {"published": outcome.published, "duplicates": outcome.duplicates, "skipped": outcome.skipped}
         )
 
-    def _dead_letter(self, delivery: Delivery, reason: str) -> Answer:
+    def _dead_letter(self, delivery: Delivery, malformed: MalformedPayload) -> Answer:
         source = f"social_gateway.{delivery.platform}"
+        reason = malformed.reason
         try:
             self._intake.reject(source, reason, delivery.body, {"route": delivery.route, **delivery.details})
         except SinkUnavailable as error:
@@ -98,5 +101,6 @@ class WebhookPipeline:
             log.error("dead_letter_failed", platform=delivery.platform, error=str(error))
             return Answer(503, {"error": "event bus unavailable, retry later"})
         self.counters[f"{delivery.platform}.malformed"] += 1
+        DEAD_LETTERS.add(1, {"source": source, "reason": malformed.code})
         log.warning("webhook_malformed", platform=delivery.platform, reason=reason, size=len(delivery.body))
         return Answer(400, {"error": "malformed payload", "reason": reason})

@@ -81,6 +81,8 @@ class Normalized:
 class MalformedPayload(ValueError):
     """A signed body that is not valid JSON or does not match the platform's model."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "invalid") -> None:
         super().__init__(reason)
         self.reason = reason
+        # A short, bounded token (e.g. "json_invalid", "missing") for metrics; `reason` is for humans.
+        self.code = code

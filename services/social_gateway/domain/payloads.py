@@ -27,4 +27,4 @@ def parse(model: type[ModelT], raw: bytes) -> ModelT:
     except ValidationError as error:
         problem = error.errors(include_input=False, include_url=False)[0]
         location = ".".join(str(part) for part in problem["loc"]) or "body"
-        raise MalformedPayload(f"{problem['type']} at {location}: {problem['msg']}") from None
+        raise MalformedPayload(f"{problem['type']} at {location}: {problem['msg']}", problem["type"]) from None
