@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -294,3 +295,35 @@ def test_an_oversize_body_is_refused_with_413(gateway: GatewayProcess) -> None:
         f"{gateway.url}/webhooks/meta", content=body, headers={"X-Hub-Signature-256": meta_signature(body)}
     )
     assert response.status_code == 413
+
+
+def test_an_oversize_body_without_a_length_is_cut_off_while_streaming(gateway: GatewayProcess) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"object": "page", "entry": [], "padding": "'
+        for _ in range(200):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    response = http.post(f"{gateway.url}/webhooks/meta", content=chunks(), headers={"X-Hub-Signature-256": "sha256=00"})
+    assert response.status_code == 413
+
+
+def test_logs_carry_no_message_text_names_or_user_ids(gateway: GatewayProcess, topics: str) -> None:
+    psid = str(random.randint(10**15, 10**16))
+    text = f"My secret order number is {uuid.uuid4().hex}"
+    payload = {
+        "object": "page",
+        "entry": [{"id": PAGE_ID, "messaging": [messenger_event(psid, message={"mid": f"m_{psid}", "text": text})]}],
+    }
+    assert post_signed(gateway, payload).status_code == 200
+    malformed = json.dumps({"object": "page", "entry": [{"messaging": [{"text": text}]}]}).encode()
+    response = http.post(
+        f"{gateway.url}/webhooks/meta", content=malformed, headers={"X-Hub-Signature-256": meta_signature(malformed)}
+    )
+    assert response.status_code == 400
+    assert inbound_events(topics, conversation_id(Platform.MESSENGER, PAGE_ID, psid), 1)
+    log = gateway.log_file.read_text()
+    assert '"webhook_accepted"' in log and '"webhook_malformed"' in log
+    assert text not in log
+    assert psid not in log
+    assert "Jana" not in log
