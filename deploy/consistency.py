@@ -82,7 +82,11 @@ def check_service(
     def value(name: str) -> str | None:
         if name in env:
             return env[name].value
-        return None if settings is None else str(default_env(settings, name))
+        return str(default_env(settings, name)) if name in known and settings is not None else None
+
+    contract_env = {*port_env(contract).values(), *contract.bind_host_env, *contract.config_files}
+    for name in sorted(contract_env - known):
+        problems.append(manifest.problem(where, f"{contract.module} no longer reads {name}: update deploy/contract.py"))
 
     problems += [manifest.problem(where, message) for message in _ports(container, contract, value)]
     problems += [manifest.problem(where, message) for message in _probes(container, contract, value)]

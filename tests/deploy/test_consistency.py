@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -153,3 +154,14 @@ def test_metrics_are_detected_from_the_services_own_code(tmp_path: Path) -> None
     assert not serves_metrics(contract, tmp_path / "services")
     (package / "__main__.py").write_text("from contactrouting import metrics\nmetrics.setup_metrics('demo', s)\n")
     assert serves_metrics(contract, tmp_path / "services")
+
+
+def test_a_setting_the_contract_names_but_the_service_dropped_is_found(
+    manifest_of: ManifestOf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router = next(c for c in CONTRACTS if c.workload == "router")
+    renamed = dataclasses.replace(router, port_env={"grpc": "ROUTER_PORT"})
+    monkeypatch.setattr(deploy.consistency, "CONTRACTS", (renamed,))
+    found = messages(manifest_of("dev"))
+    assert any("services.router no longer reads ROUTER_PORT: update deploy/contract.py" in m for m in found)
+    assert any("container port grpc=50051 but ROUTER_PORT=None" in m for m in found)
