@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -14,7 +15,7 @@ from services.email_gateway.domain.mailboxes import PRIORITY_LEVELS, KeywordRule
 
 class EmailGatewaySettings(ServiceSettings):
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    smtp_port: int = Field(default=2525, ge=1, le=65535)
     email_health_port: int = Field(default=8081, ge=0, le=65535)
     email_gateway_config: Path = Path("config/email_gateway.yaml")
     # Optional STARTTLS for inbound SMTP: both files (PEM) or neither.
@@ -42,6 +43,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Skill name -> minimum proficiency, on the platform's 1-5 scale.
+SkillRequirements = dict[str, Annotated[int, Field(ge=1, le=5)]]
+
+
 def _priority_value(value: object) -> object:
     """Priorities are written as names (normal, high, …) or plain integers."""
     if isinstance(value, str) and not value.lstrip("-").isdigit():
@@ -55,7 +60,7 @@ class MailboxConfig(_Strict):
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     queue: str = Field(min_length=1)
     priority: int = 0
-    required_skills: dict[str, int] = Field(default_factory=dict)
+    required_skills: SkillRequirements = Field(default_factory=dict)
     auto_acknowledge: bool = True
     response_time: str = "24 h"
 
@@ -66,7 +71,7 @@ class KeywordRuleConfig(_Strict):
     keywords: list[str] = Field(min_length=1)
     queue: str | None = None
     priority: int | None = None
-    required_skills: dict[str, int] = Field(default_factory=dict)
+    required_skills: SkillRequirements = Field(default_factory=dict)
     mailboxes: list[str] = Field(default_factory=list)
 
     _priority_names = field_validator("priority", mode="before")(_priority_value)

@@ -21,6 +21,10 @@ ACCOUNT = {"name": "helpdesk", "host": "imap.example.net", "username": "u", "pas
         ({"mailboxes": [{"address": "not-an-address", "queue": "general"}]}, "mailboxes.0.address"),
         ({"mailboxes": [{"address": "a@example.com", "queue": "general", "priority": "asap"}]}, "priority"),
         ({"mailboxes": [{"address": "a@example.com", "queue": "general", "colour": "red"}]}, "colour"),
+        (
+            {"mailboxes": [{"address": "a@example.com", "queue": "general", "required_skills": {"billing": 9}}]},
+            "required_skills.billing",
+        ),
     ],
 )
 def test_bad_config_fails_at_start_naming_the_problem(tmp_path: Path, document: dict[str, Any], problem: str) -> None:
