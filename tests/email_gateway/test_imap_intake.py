@@ -16,7 +16,9 @@ from imapclient import IMAPClient
 from contactrouting.kafka_io import ConsumedRecord
 from contactrouting.topics import CONTACTS_INBOUND, ensure_topics
 from contactrouting.v1 import contact_pb2
+from devstack.broker import EmbeddedBroker
 from devstack.ports import free_port, wait_for_port
+from devstack.tcp_proxy import TcpProxy
 
 from .conftest import GATEWAY_CONFIG, RunningGateway, messages_of, read_topic, start_gateway
 
@@ -143,3 +145,54 @@ def test_polled_mail_is_moved_to_the_processed_folder_and_a_repoll_is_not_publis
         assert len(events_for(imap_gateway, message_id)) == 1
     finally:
         client.logout()
+
+
+def test_mail_stays_unprocessed_on_the_server_while_kafka_is_down(
+    imap_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    var_dir = tmp_path_factory.mktemp("imap_kafka_down")
+    proxy_port = free_port()
+    broker = EmbeddedBroker(port=free_port(), log_path=var_dir / "tansu.log", advertised_port=proxy_port)
+    broker.start()
+    proxy = TcpProxy(proxy_port, broker.port)
+    proxy.start()
+    ensure_topics(broker.bootstrap_servers, partitions=1, replication_factor=1)
+    client = imap(imap_port)
+    client.create_folder("Outage")
+    account = {"host": "127.0.0.1", "port": imap_port, "tls": False, "username": USER, "password_env": "IMAP_PASSWORD"}
+    config = {
+        **GATEWAY_CONFIG,
+        "imap_accounts": [
+            {
+                **account,
+                "name": "outage",
+                "folder": "Outage",
+                "processed_folder": "Outage-done",
+                "use_idle": False,
+                "mailbox": "support@example.com",
+                "poll_interval_s": 0.5,
+            },
+        ],
+    }
+    gateway = start_gateway(
+        var_dir, broker.bootstrap_servers, config, IMAP_PASSWORD=PASSWORD, EMAIL_PUBLISH_TIMEOUT_S="1"
+    )
+    try:
+        proxy.cut()
+        raw, message_id = mail("Kafka outage", "Please do not lose this message.")
+        client.append("Outage", raw)
+        time.sleep(4)  # several polls, each refused by Kafka
+
+        def count_in(folder: str) -> int:
+            client.select_folder(folder, readonly=True)
+            return len(client.search(["HEADER", "Message-ID", message_id]))
+
+        assert count_in("Outage") == 1 and count_in("Outage-done") == 0
+        proxy.restore()
+        assert wait_until(lambda: count_in("Outage") == 0 and count_in("Outage-done") == 1, timeout_s=30)
+        assert len(events_for(gateway, message_id)) == 1
+    finally:
+        client.logout()
+        assert gateway.stop() == 0, gateway.process.log_tail()
+        proxy.stop()
+        broker.stop()
