@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -66,11 +67,15 @@ class PlatformStub:
         with self._lock:
             self._script[path].extend(answers)
 
-    def wait_for(self, path: str, count: int, timeout_s: float = 30.0) -> list[RecordedRequest]:
+    def wait_for(
+        self, path: str, count: int, match: Callable[[RecordedRequest], bool] = lambda _: True, timeout_s: float = 30.0
+    ) -> list[RecordedRequest]:
+        """The requests to `path` that `match` accepts, once there are `count` of them (or at the timeout)."""
         deadline = time.monotonic() + timeout_s
+        matching: list[RecordedRequest] = []
         while time.monotonic() < deadline:
             with self._lock:
-                matching = [request for request in self.requests if request.path == path]
+                matching = [request for request in self.requests if request.path == path and match(request)]
             if len(matching) >= count:
                 return matching
             time.sleep(0.05)

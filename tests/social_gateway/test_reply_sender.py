@@ -93,7 +93,7 @@ def test_a_telegram_reply_is_sent_with_send_message(
     message = reply(contact_pb2.CHANNEL_TELEGRAM, "demo-bot", chat_id, "7")
     publish(topics, message)
     path = f"/bot{TOKENS['telegram']}/sendMessage"
-    (request,) = [r for r in stub.wait_for(path, 1) if r.body["chat_id"] == chat_id]
+    (request,) = stub.wait_for(path, 1, lambda r: r.body["chat_id"] == chat_id)
     assert request.body == {
         "chat_id": chat_id,
         "text": "Hvala, provjeravamo vašu narudžbu.",
@@ -122,7 +122,7 @@ def test_whatsapp_429_is_retried_after_the_platforms_retry_after(
     )
     message = reply(contact_pb2.CHANNEL_WHATSAPP, "109000000000001", wa_id, "wamid.IN")
     publish(topics, message)
-    requests = [r for r in stub.wait_for(path, 2) if r.body.get("to") == wa_id]
+    requests = stub.wait_for(path, 2, lambda r: r.body.get("to") == wa_id)
     assert len(requests) == 2
     assert requests[1].at - requests[0].at >= 0.9
     for request in requests:
@@ -147,7 +147,7 @@ def test_a_permanent_messenger_failure_becomes_a_delivery_failed_event(
     stub.answer(path, ScriptedAnswer(400, {"error": {"message": "(#551) This person isn't available right now."}}))
     message = reply(contact_pb2.CHANNEL_MESSENGER, "100000000000001", psid, "m_1", quick_replies=["Yes", "No"])
     publish(topics, message)
-    (request,) = [r for r in stub.wait_for(path, 1) if r.body["recipient"]["id"] == psid]
+    (request,) = stub.wait_for(path, 1, lambda r: r.body["recipient"]["id"] == psid)
     assert request.headers["Authorization"] == f"Bearer {TOKENS['page']}"
     assert request.body == {
         "recipient": {"id": psid},
@@ -189,3 +189,27 @@ def test_a_reply_without_credentials_fails_without_calling_anyone(
     assert event.type == RET.ROUTING_EVENT_TYPE_DELIVERY_FAILED
     assert event.reason == "no instagram token configured for this source"
     assert len(stub.requests) == before
+
+
+def test_a_redelivered_reply_is_not_sent_twice(
+    replying_gateway: GatewayProcess, stub: PlatformStub, topics: str
+) -> None:
+    chat_id = str(random.randint(10**8, 10**9))
+    message = reply(contact_pb2.CHANNEL_TELEGRAM, "demo-bot", chat_id, "9")
+    publish(topics, message)
+    path = f"/bot{TOKENS['telegram']}/sendMessage"
+    assert len(stub.wait_for(path, 1, lambda r: r.body["chat_id"] == chat_id)) == 1
+    publish(topics, message)  # as after a crash between the send and the offset commit
+
+    events = read_topic(
+        topics,
+        ROUTING_EVENTS,
+        routing_pb2.RoutingEvent,
+        keep=lambda record: record.key == message.contact_id,
+        until=lambda found: len(found) >= 2,
+        timeout_s=30,
+        settle_s=0.5,
+    )
+    assert [event.type for event in events] == [RET.ROUTING_EVENT_TYPE_REPLY_SENT] * 2
+    assert events[0].event_id == events[1].event_id
+    assert len([r for r in stub.requests if r.path == path and r.body["chat_id"] == chat_id]) == 1

@@ -105,21 +105,19 @@ class ReplySender:
             return True
         sent_key = f"outbound:{outbound.message_id or f'{record.partition}-{record.offset}'}"
         if not self._sent.claim([sent_key]):
-            return True  # sent before a crash prevented the commit
+            # Sent before a crash or a Kafka error kept the offset from moving; the REPLY_SENT event may be missing,
+            # so it is recorded again under the same event id. The customer is never messaged twice.
+            self._record_sent(outbound, attempt=0)
+            return True
         with tracer.start_as_current_span("social send", context=record.context, kind=trace.SpanKind.CLIENT) as span:
             span.set_attribute("contact.id", outbound.contact_id)
             span.set_attribute("conversation.id", outbound.conversation_id)
-            settled = False
             try:
-                settled = self._deliver(outbound, span)
-                if settled:
-                    self._sent.confirm(sent_key)
+                return self._deliver(outbound, span, sent_key)
             finally:
-                if not settled:
-                    self._sent.release([sent_key])
-            return settled
+                self._sent.release([sent_key])  # a confirmed key stays confirmed; only the in-flight mark goes
 
-    def _deliver(self, outbound: contact_pb2.OutboundMessage, span: trace.Span) -> bool:
+    def _deliver(self, outbound: contact_pb2.OutboundMessage, span: trace.Span, sent_key: str) -> bool:
         try:
             request = reply_request(outbound, self._endpoints)
         except NotDeliverable as error:
@@ -130,9 +128,10 @@ class ReplySender:
         for attempt in range(1, self._policy.max_attempts + 1):
             outcome = self._client.send(request)
             if outcome.verdict is Verdict.SENT:
+                # Remembered before the routing event is published: if that fails, the retry must not send again.
+                self._sent.confirm(sent_key)
                 log.info("reply_sent", platform=request.platform.value, contact_id=outbound.contact_id, attempt=attempt)
-                if outbound.kind == contact_pb2.OUTBOUND_KIND_AGENT_REPLY:
-                    self._record(outbound, routing_pb2.ROUTING_EVENT_TYPE_REPLY_SENT, "", attempt)
+                self._record_sent(outbound, attempt)
                 return True
             log.warning(
                 "reply_send_failed",
@@ -151,11 +150,20 @@ class ReplySender:
                 return False
         return True
 
+    def _record_sent(self, outbound: contact_pb2.OutboundMessage, attempt: int) -> None:
+        if outbound.kind == contact_pb2.OUTBOUND_KIND_AGENT_REPLY:  # acknowledgements and surveys do not change it
+            self._record(outbound, routing_pb2.ROUTING_EVENT_TYPE_REPLY_SENT, "", attempt)
+
     def _record(
         self, outbound: contact_pb2.OutboundMessage, event_type: routing_pb2.RoutingEventType, reason: str, attempt: int
     ) -> None:
         event = routing_pb2.RoutingEvent(
-            event_id=str(uuid.uuid4()),
+            # One id per outbound message and outcome, so a re-recorded event is recognizably the same one.
+            event_id=str(
+                uuid.uuid5(
+                    uuid.NAMESPACE_URL, f"social-gateway:{outbound.message_id or outbound.contact_id}:{event_type}"
+                )
+            ),
             contact_id=outbound.contact_id,
             conversation_id=outbound.conversation_id,
             type=event_type,
