@@ -135,6 +135,8 @@ class Router:
     def _fail(self, error: BaseException) -> None:
         """A routing event could not be written or a loop died: stop, and let recovery on restart take over."""
         log.error("router_failed", error=str(error))
+        self._ready = False
+        self._set_health(NOT_SERVING)
         self.failed.set()
 
     def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:

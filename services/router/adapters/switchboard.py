@@ -110,16 +110,18 @@ class Switchboard:
         agent_id = session.agent_id
         with self._lock:
             now = self._clock()
+            previous = self._sessions.pop(agent_id, None)
+            if previous is not None:
+                # The old stream goes offline first, so an offer only it was shown is rescinded and made again.
+                self._deliver(self._engine.agent_disconnected(agent_id, now), now)
+                previous.send(self._error("session_replaced", "the agent logged in on another connection"))
+                previous.close()
             events = self._engine.agent_connected(agent_id, now)
             refused = [event for event in events if isinstance(event, CommandRejected)]
             if refused:
                 session.send(self._error(refused[0].code, refused[0].message))
                 session.close()
                 return False
-            previous = self._sessions.get(agent_id)
-            if previous is not None:
-                previous.send(self._error("session_replaced", "the agent logged in on another connection"))
-                previous.close()
             self._sessions[agent_id] = session
             presence = self._presence[agent_id] = next(
                 (e.presence for e in events if isinstance(e, PresenceChanged)), Presence.AVAILABLE

@@ -109,15 +109,21 @@ def test_an_offer_id_of_an_earlier_run_is_refused(board: Switchboard, publisher:
     assert drain(ana)[-1].error.code == "unknown_offer"
 
 
-def test_a_second_login_replaces_the_first_and_the_old_stream_ending_changes_nothing(board: Switchboard) -> None:
+def test_a_second_login_replaces_the_first_and_gets_its_pending_offer_again(
+    board: Switchboard, publisher: RecordingPublisher
+) -> None:
     first, second = DeskSession("ana"), DeskSession("ana")
     board.connect(first)
+    board.enqueue(contact("c1"), otel_context.Context())
     board.connect(second)
     assert first.closed
-    assert drain(first)[-1].error.code == "session_replaced"
-    board.disconnect(first)
-    board.enqueue(contact("c1"), otel_context.Context())
+    assert kinds(drain(first)) == ["login_accepted", "offer", "error"]
+    board.disconnect(first)  # the old stream's end, reported late, changes nothing
+    board.enqueue(contact("c2"), otel_context.Context())
     assert kinds(drain(second)) == ["login_accepted", "offer"]
+    offers = [e for e in publisher.routing_events if e.type == RET.ROUTING_EVENT_TYPE_OFFERED]
+    assert [(e.contact_id, e.agent_id) for e in offers] == [("c1", "ana"), ("c1", "ana")]
+    assert offers[0].offer_id != offers[1].offer_id
 
 
 def test_a_redelivered_contact_is_not_routed_twice(board: Switchboard, publisher: RecordingPublisher) -> None:
