@@ -239,9 +239,12 @@ def _read_document(filename: str, fmt: str | None, kind: str) -> Document:
     else:
         path = Path(filename)
         try:
-            text = path.read_text(encoding="utf-8")
+            # Bytes, not read_text(): newline translation would rewrite line breaks inside quoted CSV cells.
+            text = path.read_bytes().decode("utf-8")
         except OSError as error:
             raise UsageError(f"cannot read {filename}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{filename} is not UTF-8 text") from None
     chosen = fmt or ("csv" if filename.lower().endswith(".csv") else "yaml")
     return parse_csv(text, kind) if chosen == "csv" else parse_yaml(text, kind)
 

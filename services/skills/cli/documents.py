@@ -152,17 +152,21 @@ def parse_yaml(text: str, bare_list_kind: str = "agents") -> Document:
 
 
 def parse_csv(text: str, kind: str) -> Document:
-    reader = csv.DictReader(io.StringIO(text))
+    # newline="": quoted cells may hold line breaks, which must stay part of the cell.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     expected = AGENT_CSV_COLUMNS if kind == "agents" else CATALOG_CSV_COLUMNS
     missing = [column for column in expected[:2] if column not in (reader.fieldnames or [])]
     if missing:
         raise DocumentError(f"CSV header lacks column(s) {', '.join(missing)}; expected {','.join(expected)}")
     rows: list[dict[str, Any]] = []
-    for line, row in enumerate(reader, start=2):
-        try:
-            rows.append(_agent_from_row(row) if kind == "agents" else _catalog_from_row(row))
-        except (ValueError, KeyError) as error:
-            raise DocumentError(f"CSV line {line}: {error}") from None
+    try:
+        for row in reader:
+            try:
+                rows.append(_agent_from_row(row) if kind == "agents" else _catalog_from_row(row))
+            except (ValueError, KeyError) as error:
+                raise DocumentError(f"CSV line {reader.line_num}: {error}") from None
+    except csv.Error as error:
+        raise DocumentError(f"CSV line {reader.line_num}: {error}") from None
     return _validated({kind: rows})
 
 
@@ -243,7 +247,7 @@ def catalog_to_dict(entry: skills_pb2.Skill | skills_pb2.Queue) -> dict[str, Any
 
 def agents_to_csv(profiles: list[agent_pb2.AgentProfile]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out)  # RFC 4180: CRLF rows, and cells holding a CR or LF are quoted
     writer.writerow(AGENT_CSV_COLUMNS)
     for p in profiles:
         writer.writerow(
@@ -264,7 +268,7 @@ def agents_to_csv(profiles: list[agent_pb2.AgentProfile]) -> str:
 
 def catalog_to_csv(entries: list[skills_pb2.Skill] | list[skills_pb2.Queue]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out)  # RFC 4180: CRLF rows, and cells holding a CR or LF are quoted
     writer.writerow(CATALOG_CSV_COLUMNS)
     for entry in entries:
         writer.writerow([entry.name, entry.description])

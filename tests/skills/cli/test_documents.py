@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contactrouting.v1 import agent_pb2, contact_pb2
 from services.skills.cli.documents import (
@@ -107,3 +109,35 @@ def test_csv_cell_mistakes_name_line_and_column(row: str, message: str) -> None:
     header = "id,display_name,skills,languages,capacity,queues,active,time_zone,working_hours\n"
     with pytest.raises(DocumentError, match=f"CSV line 2: {message}"):
         parse_csv(header + row + "\n", "agents")
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+AGENT_SPECS = st.fixed_dictionaries(
+    {
+        "id": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,20}", fullmatch=True),
+        "display_name": st.text(min_size=1, max_size=30).filter(lambda s: s.strip() == s and "\x00" not in s and s),
+        "skills": st.dictionaries(NAMES, st.integers(1, 5), max_size=4),
+        "languages": st.dictionaries(st.sampled_from(["en", "hr", "sk", "de", "en-GB", "sr-Latn"]), st.integers(1, 5)),
+        "capacity": st.dictionaries(
+            st.sampled_from(["email", "messenger", "instagram", "whatsapp", "telegram", "x"]), st.integers(0, 100)
+        ),
+        "queues": st.lists(NAMES, max_size=3, unique=True),
+        "active": st.booleans(),
+        "time_zone": st.sampled_from(["", "Europe/Zagreb", "America/New_York"]),
+        "working_hours": st.lists(
+            st.fixed_dictionaries(
+                {"weekday": st.integers(1, 7), "start": st.sampled_from(["08:00", "09:30"]), "end": st.just("17:00")}
+            ),
+            max_size=3,
+        ),
+    }
+)
+
+
+@given(st.lists(AGENT_SPECS, max_size=5, unique_by=lambda a: a["id"]))
+@settings(max_examples=60, deadline=None)
+def test_any_sheet_of_agents_survives_a_csv_and_a_yaml_round_trip(agents: list[dict[str, object]]) -> None:
+    profiles = [spec.to_proto() for spec in parse_yaml(yaml.safe_dump({"agents": agents})).agents]
+    assert [s.to_proto() for s in parse_csv(agents_to_csv(profiles), "agents").agents] == profiles
+    exported = yaml.safe_dump({"agents": [agent_to_dict(p) for p in profiles]}, sort_keys=False)
+    assert [s.to_proto() for s in parse_yaml(exported).agents] == profiles

@@ -45,7 +45,7 @@ def test_json_and_yaml_are_documents_apply_accepts() -> None:
 def test_catalogs_render_in_every_format() -> None:
     skill = skills_pb2.Skill(name="vip", description="Premium, priority", version=2)
     assert render_catalog("skills", [skill], "table").splitlines()[1].split() == ["vip", "Premium,", "priority", "2"]
-    assert render_catalog("skills", [skill], "csv") == 'name,description\nvip,"Premium, priority"\n'
+    assert render_catalog("skills", [skill], "csv") == 'name,description\r\nvip,"Premium, priority"\r\n'
     assert json.loads(render_catalog("skills", [skill], "json")) == {
         "skills": [{"name": "vip", "description": "Premium, priority", "version": 2}]
     }
