@@ -103,6 +103,14 @@ def make_agents(rng: random.Random, count: int) -> list[AgentSpec]:
     return agents
 
 
+def channel_for(rng: random.Random, model: AgentSpec) -> str:
+    """Mostly a channel the model agent staffs (with the overall channel mix as weights), sometimes any channel."""
+    staffed = [c for c in CHANNELS if model.capacity.get(c, 0) > 0]
+    if staffed and rng.random() < 0.9:
+        return rng.choices(staffed, [CHANNEL_WEIGHTS[CHANNELS.index(c)] for c in staffed])[0]
+    return rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
+
+
 def make_contacts(rng: random.Random, count: int, agents: list[AgentSpec]) -> list[ContactRequest]:
     """Contacts shaped like the agents who serve them (a random agent's queue, language, one of its skills), so the
     mix is skewed the same way and most contacts are routable, with a share needing relaxation."""
@@ -116,7 +124,7 @@ def make_contacts(rng: random.Random, count: int, agents: list[AgentSpec]) -> li
                 contact_id=f"contact{i:06d}",
                 conversation_id=f"conv{i:06d}",
                 customer_id=f"customer{rng.randrange(count // 2):06d}",
-                channel=rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0],
+                channel=channel_for(rng, model),
                 language=language,
                 queue_hint=rng.choice(sorted(model.queues - {"overflow"}) or QUEUES[-1:]),
                 mailbox_or_page="support@example.com",

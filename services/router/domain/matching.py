@@ -14,7 +14,6 @@ from services.router.domain.scoring import (
     PROFICIENCY_WEIGHT,
     STICKY_BONUS,
     components,
-    occupancy,
     score,
 )
 
@@ -88,7 +87,7 @@ def choose_agent(
                 continue
             eligible += 1
             if least_occupied:
-                tie = max(0.0, 1.0 - occupancy(agent)) * 0.999
+                tie = max(0.0, 1.0 - agent.occupancy) * 0.999
             else:
                 idle_s = now - agent.idle_since
                 tie = idle_s / (idle_s + IDLE_HALF_S) if idle_s > 0 else 0.0

@@ -44,6 +44,11 @@ class AgentSpec:
     capacity: Mapping[str, int]
     queues: frozenset[str]
     active: bool
+    # Sum of the per-channel capacities, for occupancy (derived, not passed in).
+    total_capacity: int = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total_capacity", sum(self.capacity.values()))
 
 
 @dataclass(slots=True)
@@ -53,8 +58,9 @@ class Agent:
     spec: AgentSpec
     presence: Presence = Presence.OFFLINE
     presence_reason: str = ""
-    # Contacts held per channel: assigned, in wrap-up, or reserved by the pending offer.
+    # Contacts held per channel: assigned, in wrap-up, or reserved by the pending offer; and their sum.
     load: dict[str, int] = field(default_factory=dict)
+    total_load: int = 0
     assigned: set[str] = field(default_factory=set)
     offer_id: str | None = None
     # Last time work was taken or released (or the agent came online): "longest idle" ranks by it.
@@ -70,17 +76,21 @@ class Agent:
         self.agent_id = self.spec.agent_id
 
     @property
-    def total_load(self) -> int:
-        return sum(self.load.values())
+    def occupancy(self) -> float:
+        """Share of the agent's total capacity in use (1.0 when it has none)."""
+        capacity = self.spec.total_capacity
+        return self.total_load / capacity if capacity else 1.0
 
     def free(self, channel: str) -> int:
         return self.spec.capacity.get(channel, 0) - self.load.get(channel, 0)
 
     def take(self, channel: str, now: float) -> None:
         self.load[channel] = self.load.get(channel, 0) + 1
+        self.total_load += 1
         self.idle_since = now
 
     def release(self, channel: str, now: float) -> None:
+        self.total_load -= 1
         left = self.load.get(channel, 0) - 1
         if left > 0:
             self.load[channel] = left

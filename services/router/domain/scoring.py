@@ -24,14 +24,9 @@ def proficiency_fit(agent: Agent, skills: tuple[tuple[str, int], ...]) -> float:
     return sum(have.get(skill, 0) for skill, _ in skills) / len(skills)
 
 
-def occupancy(agent: Agent) -> float:
-    capacity = sum(agent.spec.capacity.values())
-    return sum(agent.load.values()) / capacity if capacity else 1.0
-
-
 def score(agent: Agent, skills: tuple[tuple[str, int], ...], scoring: str, sticky: bool, now: float) -> float:
     if scoring == LEAST_OCCUPIED:
-        tie = max(0.0, 1.0 - occupancy(agent)) * 0.999
+        tie = max(0.0, 1.0 - agent.occupancy) * 0.999
     else:
         idle_s = max(0.0, now - agent.idle_since)
         tie = idle_s / (idle_s + IDLE_HALF_S)
@@ -44,7 +39,7 @@ def components(
     """The parts of `score`, for the decision record."""
     parts = {"sticky": 1.0 if sticky else 0.0, "proficiency": proficiency_fit(agent, skills)}
     if scoring == LEAST_OCCUPIED:
-        parts["occupancy"] = occupancy(agent)
+        parts["occupancy"] = agent.occupancy
     else:
         parts["idle_s"] = max(0.0, now - agent.idle_since)
     return parts
