@@ -26,7 +26,9 @@ def test_every_object_lands_in_the_overlay_namespace(rendered: dict[str, Objects
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_config_reference_resolves_to_a_rendered_object(rendered: dict[str, Objects], overlay: str) -> None:
     # Secrets that operators create in prod are the only names allowed to point outside the overlay.
-    created_by_operators = {"skills-secrets", "social-gateway-secrets"} if overlay == "prod" else set()
+    created_by_operators = (
+        {"router-secrets", "skills-secrets", "social-gateway-secrets"} if overlay == "prod" else set()
+    )
     names = {(obj["kind"], obj["metadata"]["name"]) for obj in rendered[overlay]}
     dangling = set()
     for obj in rendered[overlay]:
@@ -43,7 +45,12 @@ def test_dev_generates_its_secrets_and_prod_generates_none(rendered: dict[str, O
     def secret_names(overlay: str) -> set[str]:
         return {obj["metadata"]["name"].rsplit("-", 1)[0] for obj in rendered[overlay] if obj["kind"] == "Secret"}
 
-    assert secret_names("dev") == {"postgresql-credentials", "skills-secrets", "social-gateway-secrets"}
+    assert secret_names("dev") == {
+        "postgresql-credentials",
+        "router-secrets",
+        "skills-secrets",
+        "social-gateway-secrets",
+    }
     assert secret_names("prod") == set()
 
 
