@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from contactrouting.language import detect_language
-from contactrouting.v1 import contact_pb2
+from contactrouting.v1 import contact_pb2, routing_pb2
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher, PublishFailed
 from services.email_gateway.adapters.sqlite_threads import ThreadStore
 from services.email_gateway.domain.acknowledgement import acknowledgement_text, is_automatic
@@ -89,6 +89,10 @@ class MailIntake:
                 span.set_attribute("email.duplicate", True)
                 log.info("mail_duplicate_ignored", mailbox=mailbox.address, contact_id=earlier)
                 return IntakeResult(Outcome.DUPLICATE, contact_id=earlier)
+            if mail.delivery_failure is not None and (
+                sent := self._threads.sent(mail.delivery_failure.original_message_id)
+            ):
+                return self._bounced(mail, key, *sent, span)
             conversation, is_new = self._conversation_for(mail)
             event = self._contact_event(mail, mailbox, conversation)
             span.set_attribute("contact.id", event.contact_id)
@@ -113,6 +117,30 @@ class MailIntake:
                 attachments=len(event.attachments),
             )
             return IntakeResult(Outcome.ACCEPTED, contact_id=event.contact_id)
+
+    def _bounced(
+        self, mail: ParsedMail, key: str, contact_id: str, conversation_id: str, span: trace.Span
+    ) -> IntakeResult:
+        """A bounce of our own reply is not a customer contact: it records the reply's failure on routing.events."""
+        failure = mail.delivery_failure
+        assert failure is not None
+        event = routing_pb2.RoutingEvent(
+            event_id=str(uuid.uuid4()),
+            contact_id=contact_id,
+            conversation_id=conversation_id,
+            type=routing_pb2.ROUTING_EVENT_TYPE_DELIVERY_FAILED,
+            occurred_at=self._now(),
+            channel=contact_pb2.CHANNEL_EMAIL,
+            reason=f"bounce: {failure.status} {failure.diagnostic}".strip(),
+        )
+        span.set_attribute("contact.id", contact_id)
+        try:
+            self._publisher.publish_routing_event(event)
+        except PublishFailed as error:
+            return IntakeResult(Outcome.DEFERRED, str(error))
+        self._threads.record(Conversation(conversation_id, ""), key, contact_id)
+        log.warning("reply_bounced", contact_id=contact_id, status=failure.status)
+        return IntakeResult(Outcome.ACCEPTED, contact_id=contact_id)
 
     def _conversation_for(self, mail: ParsedMail) -> tuple[Conversation, bool]:
         """(conversation, is_new): by References/In-Reply-To, then by the subject's reference tag."""

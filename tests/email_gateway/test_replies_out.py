@@ -239,3 +239,44 @@ def test_a_permanent_failure_is_recorded_as_delivery_failed_without_retrying(
     assert failed.attempt == 1 and failed.agent_id == "agent-7"
     assert failed.conversation_id == contact.conversation_id and failed.customer_id == contact.customer.customer_id
     assert relay[0].attempts[customer] == 1
+
+
+def test_a_later_bounce_of_a_sent_reply_becomes_delivery_failed_not_a_contact(
+    gateway_with_relay: RunningGateway, relay: tuple[Relay, int]
+) -> None:
+    customer = f"bounce-{uuid.uuid4().hex[:6]}@example.net"
+    contact = contact_for(
+        gateway_with_relay, send_inbound(gateway_with_relay, customer, "Hi", "Where is my parcel?", Precedence="bulk")
+    )
+    reply = agent_reply(gateway_with_relay, contact, "It is on its way.")
+    sent_id = str(relay[0].wait_for(customer).message["Message-ID"])
+    assert sent_id == f"<{reply.message_id}@example.com>"
+
+    dsn_id = f"<dsn-{uuid.uuid4().hex}@mx.example.org>"
+    dsn = (
+        f"From: MAILER-DAEMON@mx.example.org\r\nTo: support@example.com\r\nSubject: Undelivered Mail\r\n"
+        f"Message-ID: {dsn_id}\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        f"Final-Recipient: rfc822; {customer}\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n"
+        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {sent_id}\r\n\r\n--b--\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", gateway_with_relay.smtp_port, timeout=30) as smtp:
+        smtp.sendmail("", ["support@example.com"], dsn)
+
+    def recorded(records: list[ConsumedRecord]) -> list[routing_pb2.RoutingEvent]:
+        events = messages_of(records, routing_pb2.RoutingEvent)
+        return [e for e in events if e.contact_id == contact.contact_id and e.reason.startswith("bounce")]
+
+    [failed] = recorded(
+        read_topic(gateway_with_relay.kafka_bootstrap, ROUTING_EVENTS, routing_pb2.RoutingEvent, recorded)
+    )
+    assert failed.type == routing_pb2.ROUTING_EVENT_TYPE_DELIVERY_FAILED
+    assert failed.conversation_id == contact.conversation_id
+    assert failed.reason == "bounce: 5.2.2 smtp; 552 5.2.2 mailbox full"
+    contacts = read_topic(
+        gateway_with_relay.kafka_bootstrap, CONTACTS_INBOUND, contact_pb2.ContactEvent, lambda _: False, 2
+    )
+    assert not [e for e in messages_of(contacts, contact_pb2.ContactEvent) if e.source.platform_message_id == dsn_id]

@@ -7,8 +7,8 @@ from google.protobuf.message import Message
 from kafka.errors import KafkaError
 
 from contactrouting.kafka_io import ProtoProducer
-from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_INBOUND, CONTACTS_OUTBOUND
-from contactrouting.v1 import contact_pb2
+from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_INBOUND, CONTACTS_OUTBOUND, ROUTING_EVENTS
+from contactrouting.v1 import contact_pb2, routing_pb2
 
 log = structlog.get_logger()
 
@@ -27,6 +27,9 @@ class ContactPublisher:
 
     def publish_dead_letter(self, letter: contact_pb2.DeadLetter) -> None:
         self._publish(CONTACTS_DEADLETTER, None, letter)
+
+    def publish_routing_event(self, event: routing_pb2.RoutingEvent) -> None:
+        self._publish(ROUTING_EVENTS, event.contact_id, event)
 
     def publish_outbound(self, message: contact_pb2.OutboundMessage) -> None:
         """Fire and forget: the contact is already safe, a lost acknowledgement is only logged."""

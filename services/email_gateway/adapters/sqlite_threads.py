@@ -75,6 +75,15 @@ class ThreadStore:
             row = self._db.execute("SELECT contact_id FROM messages WHERE message_id = ?", (message_key,)).fetchone()
         return str(row[0]) if row else None
 
+    def sent(self, message_id: str) -> tuple[str, str] | None:
+        """(contact_id, conversation_id) of a mail we sent with this Message-ID, if we did."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT contact_id, conversation_id FROM messages WHERE message_id = ? AND direction = 'out'",
+                (message_id,),
+            ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
     def record(self, conversation: Conversation, message_key: str, contact_id: str, direction: str = "in") -> None:
         """Remember a published (in) or sent (out) message, creating its conversation on first use."""
         now = time.time()

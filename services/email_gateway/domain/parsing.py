@@ -14,6 +14,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
 from services.email_gateway.domain.addresses import display_name_of, normalize_address
+from services.email_gateway.domain.bounces import DeliveryFailure, delivery_failure
 from services.email_gateway.domain.html_text import html_to_text
 
 # Defects after which we cannot tell which bytes are the body: such mail is refused rather than guessed at.
@@ -52,6 +53,8 @@ class ParsedMail:
     # Lower-cased header names to raw (undecoded) values, for the loop-prevention rules of RFC 3834.
     headers: dict[str, str]
     content_sha256: str
+    # Set when the mail is a bounce reporting that one of our own mails could not be delivered.
+    delivery_failure: DeliveryFailure | None = None
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
@@ -81,6 +84,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         attachments=tuple(_attachments(message, body_part)),
         headers=_raw_headers(message),
         content_sha256=hashlib.sha256(raw).hexdigest(),
+        delivery_failure=delivery_failure(message),
     )
 
 
