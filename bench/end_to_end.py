@@ -44,7 +44,7 @@ class Size:
 
 FULL = Size(agents=500, think_ms=50, first_rate=20, growth=1.5, step_s=8, drain_s=5, feeders_per_channel=32)
 QUICK = Size(agents=50, think_ms=50, first_rate=40, growth=2.0, step_s=1.5, drain_s=2, feeders_per_channel=24)
-MAX_RATE = 20_000.0
+MIN_RATE, MAX_RATE = 2.0, 20_000.0
 # A step is kept up with when the client sent at >= 95 % of the rate, >= 99 % of its contacts reached an agent,
 # and their p99 latency stayed under this bound: a backlog growing for a whole step blows through it.
 KEPT_UP_P99_MS = 1_000.0
@@ -283,15 +283,20 @@ def profile(feed: ContactFeed, fleet: AgentFleet, size: Size, meter: CpuMeter, a
 
 
 def find_saturation(feed: ContactFeed, fleet: AgentFleet, size: Size, meter: CpuMeter) -> float:
-    """Raises the rate step by step until a step is not kept up with; returns the last rate that was."""
+    """Raises the rate step by step until a step is not kept up with; returns the last rate that was. When even
+    the first step is too fast (a loaded machine), halves it down to MIN_RATE first."""
     sustained, step_rate = 0.0, size.first_rate
-    while step_rate <= MAX_RATE:
+    while MIN_RATE <= step_rate <= MAX_RATE:
         step = run_step(feed, fleet, step_rate, size, size.step_s, meter)
         progress(f"end_to_end: step {step.line()}")
-        if not step.kept_up:
+        if step.kept_up:
+            sustained = step.send_rate
+            step_rate *= size.growth
+        elif sustained:
             break
-        sustained = step.send_rate
-        step_rate *= size.growth
+        else:
+            settle(fleet, 30)
+            step_rate /= 2
     return sustained
 
 

@@ -30,6 +30,12 @@ class BenchStack(Stack):
     """
 
     def __init__(self, var_dir: Path, kafka_bootstrap: str, agents: int, progress: Progress) -> None:
+        config: dict[str, Any] = yaml.safe_load((REPO_ROOT / "config" / "social_gateway.yaml").read_text())
+        config.setdefault("limits", {}).update(rate_per_s=1_000_000, rate_burst=1_000_000)
+        self.meta_app_secret = str(config["meta"]["app_secret"])
+        social_config = var_dir.resolve() / "social_gateway.bench.yaml"
+        social_config.parent.mkdir(parents=True, exist_ok=True)
+        social_config.write_text(yaml.safe_dump(config))
         super().__init__(
             var_dir,
             StackPorts.free(),
@@ -37,19 +43,8 @@ class BenchStack(Stack):
             progress=progress,
             # The router's sync gRPC server holds one thread per agent stream.
             extra_env={"ROUTER_MAX_AGENT_STREAMS": str(agents + 64)},
+            service_env_overrides={"social_gateway": {"SOCIAL_GATEWAY_CONFIG": str(social_config)}},
         )
-        config: dict[str, Any] = yaml.safe_load((REPO_ROOT / "config" / "social_gateway.yaml").read_text())
-        config.setdefault("limits", {}).update(rate_per_s=1_000_000, rate_burst=1_000_000)
-        self.social_config = self.var_dir / "social_gateway.bench.yaml"
-        self.social_config.parent.mkdir(parents=True, exist_ok=True)
-        self.social_config.write_text(yaml.safe_dump(config))
-        self.meta_app_secret = str(config["meta"]["app_secret"])
-
-    def service_env(self, name: str) -> dict[str, str]:
-        env = super().service_env(name)
-        if name == "social_gateway":
-            env["SOCIAL_GATEWAY_CONFIG"] = str(self.social_config)
-        return env
 
 
 def recreate_topics(bootstrap: str) -> bool:
