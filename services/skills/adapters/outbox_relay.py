@@ -177,6 +177,8 @@ class OutboxRelay:
                     if self._stop.wait(self._tuning.poll_interval_s * 4):
                         return
                     continue
+                # Cleared before reading, so a commit that lands while we publish still wakes the next round.
+                self._wake.clear()
                 published = self.relay_once()
                 if published:
                     log.info("outbox_published", records=published)
@@ -190,7 +192,6 @@ class OutboxRelay:
                     return
                 if published < self._tuning.batch_size:
                     self._wake.wait(self._tuning.poll_interval_s)
-                    self._wake.clear()
                 continue
             if self._stop.wait(self._tuning.retry_backoff_s):
                 return
