@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from contactrouting.agent_tokens import MIN_SECRET_BYTES
 from contactrouting.config import DEFAULT_ROUTER_GRPC_PORT, ServiceSettings
-from contactrouting.grpc_runtime import build_grpc_server
+from contactrouting.grpc_runtime import ServerTls, build_grpc_server
 from contactrouting.kafka_io import ProtoProducer
 from contactrouting.v1 import agent_desk_pb2_grpc
 from services.router.adapters import grpc_agent_desk, grpc_routing_admin
@@ -85,6 +85,7 @@ class Router:
             ],
             [grpc_agent_desk.SERVICE_NAME, grpc_routing_admin.SERVICE_NAME],
             max_workers=settings.router_max_agent_streams,
+            tls=ServerTls.from_settings(settings),
         )
         self._set_health(NOT_SERVING)
 

@@ -11,11 +11,17 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+from contactrouting.grpc_runtime import traced_channel
 from contactrouting.lifecycle import install_stop_signal
+from contactrouting.v1 import agent_desk_pb2
 from services.router.agent_client.auto_agent import AutoAgent
 from services.router.agent_client.console import HELP, Console
 from services.router.agent_client.desk_link import DeskLink
+
+MessageHandler = Callable[[agent_desk_pb2.DeskMessage], None]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,6 +36,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--token", default=os.environ.get("AGENT_TOKEN", ""), help="agent token (env AGENT_TOKEN)")
     parser.add_argument(
+        "--ca-file",
+        type=Path,
+        default=Path(os.environ["AGENT_CLIENT_CA_FILE"]) if os.environ.get("AGENT_CLIENT_CA_FILE") else None,
+        help="CA certificate: connect over TLS (env AGENT_CLIENT_CA_FILE)",
+    )
+    parser.add_argument("--cert-file", type=Path, help="client certificate, when the router requires mTLS")
+    parser.add_argument("--key-file", type=Path, help="the client certificate's private key")
+    parser.add_argument(
         "--auto", action="store_true", help="scripted agent: accept every offer, then reply and complete"
     )
     parser.add_argument("--think-time", type=float, default=2.0, help="--auto: seconds spent on a contact (default 2)")
@@ -41,6 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def open_link(args: argparse.Namespace, on_message: MessageHandler, on_status: Callable[[str], None]) -> DeskLink:
+    channel = traced_channel(args.target, args.ca_file, args.cert_file, args.key_file)
+    return DeskLink(channel, args.agent, on_message, on_status, token=args.token)
+
+
 def say(line: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
@@ -48,7 +67,7 @@ def say(line: str) -> None:
 def run_auto(args: argparse.Namespace, stop: threading.Event) -> int:
     link: DeskLink
     agent = AutoAgent(lambda message: link.send(message), args.think_time, args.reply, say)
-    link = DeskLink(args.target, args.agent, agent.handle, say, token=args.token)
+    link = open_link(args, agent.handle, say)
     try:
         link.run(stop)
     finally:
@@ -59,7 +78,7 @@ def run_auto(args: argparse.Namespace, stop: threading.Event) -> int:
 def run_interactive(args: argparse.Namespace, stop: threading.Event) -> int:
     link: DeskLink
     console = Console(lambda message: link.send(message), sys.stdout)
-    link = DeskLink(args.target, args.agent, console.handle, console.status, token=args.token)
+    link = open_link(args, console.handle, console.status)
     console.status(f"connecting to {args.target} as {args.agent}")
     print(HELP, flush=True)
     # Keys are read on a thread of their own, so Ctrl-C and SIGTERM (the stop event) end the client at once.

@@ -18,14 +18,14 @@ class DeskLink:
 
     def __init__(
         self,
-        target: str,
+        channel: grpc.Channel,
         agent_id: str,
         on_message: Callable[[agent_desk_pb2.DeskMessage], None],
         on_status: Callable[[str], None],
         token: str = "",
         max_backoff_s: float = 5.0,
     ) -> None:
-        self.target = target
+        self._channel = channel
         self.agent_id = agent_id
         self._token = token
         self._on_message = on_message
@@ -43,8 +43,8 @@ class DeskLink:
         """Keep a stream open until `stop`; each new stream logs in again and gets its assignments back."""
         threading.Thread(target=self._close_when, args=(stop,), name="desk-link-stop", daemon=True).start()
         backoff_s = 0.2
-        with grpc.insecure_channel(self.target) as channel:
-            stub = agent_desk_pb2_grpc.AgentDeskStub(channel)
+        with self._channel:
+            stub = agent_desk_pb2_grpc.AgentDeskStub(self._channel)
             while not stop.is_set():
                 if self._session(stub, stop):
                     backoff_s = 0.2
