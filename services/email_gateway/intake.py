@@ -22,6 +22,7 @@ from services.email_gateway.adapters.kafka_publisher import ContactPublisher, Pu
 from services.email_gateway.adapters.sqlite_threads import ThreadStore
 from services.email_gateway.domain.acknowledgement import acknowledgement_text, is_automatic
 from services.email_gateway.domain.addresses import customer_id_for
+from services.email_gateway.domain.bounces import DeliveryFailure
 from services.email_gateway.domain.mailboxes import Mailbox, MailboxDirectory
 from services.email_gateway.domain.parsing import ParsedMail, UnparseableMail, parse_mail
 from services.email_gateway.domain.replies import split_reply
@@ -89,10 +90,9 @@ class MailIntake:
                 span.set_attribute("email.duplicate", True)
                 log.info("mail_duplicate_ignored", mailbox=mailbox.address, contact_id=earlier)
                 return IntakeResult(Outcome.DUPLICATE, contact_id=earlier)
-            if mail.delivery_failure is not None and (
-                sent := self._threads.sent(mail.delivery_failure.original_message_id)
-            ):
-                return self._bounced(mail, key, *sent, span)
+            failure = mail.delivery_failure
+            if failure is not None and (sent := self._threads.sent(failure.original_message_id)) is not None:
+                return self._bounced(failure, key, *sent, span)
             conversation, is_new = self._conversation_for(mail)
             event = self._contact_event(mail, mailbox, conversation)
             span.set_attribute("contact.id", event.contact_id)
@@ -119,15 +119,13 @@ class MailIntake:
             return IntakeResult(Outcome.ACCEPTED, contact_id=event.contact_id)
 
     def _bounced(
-        self, mail: ParsedMail, key: str, contact_id: str, conversation_id: str, span: trace.Span
+        self, failure: DeliveryFailure, key: str, contact_id: str, conversation: Conversation, span: trace.Span
     ) -> IntakeResult:
         """A bounce of our own reply is not a customer contact: it records the reply's failure on routing.events."""
-        failure = mail.delivery_failure
-        assert failure is not None
         event = routing_pb2.RoutingEvent(
             event_id=str(uuid.uuid4()),
             contact_id=contact_id,
-            conversation_id=conversation_id,
+            conversation_id=conversation.conversation_id,
             type=routing_pb2.ROUTING_EVENT_TYPE_DELIVERY_FAILED,
             occurred_at=self._now(),
             channel=contact_pb2.CHANNEL_EMAIL,
@@ -138,7 +136,7 @@ class MailIntake:
             self._publisher.publish_routing_event(event)
         except PublishFailed as error:
             return IntakeResult(Outcome.DEFERRED, str(error))
-        self._threads.record(Conversation(conversation_id, ""), key, contact_id)
+        self._threads.record(conversation, key, contact_id)
         log.warning("reply_bounced", contact_id=contact_id, status=failure.status)
         return IntakeResult(Outcome.ACCEPTED, contact_id=contact_id)
 

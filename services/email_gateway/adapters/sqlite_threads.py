@@ -75,14 +75,15 @@ class ThreadStore:
             row = self._db.execute("SELECT contact_id FROM messages WHERE message_id = ?", (message_key,)).fetchone()
         return str(row[0]) if row else None
 
-    def sent(self, message_id: str) -> tuple[str, str] | None:
-        """(contact_id, conversation_id) of a mail we sent with this Message-ID, if we did."""
+    def sent(self, message_id: str) -> tuple[str, Conversation] | None:
+        """(contact_id, conversation) of a mail we sent with this Message-ID, if we did."""
         with self._lock:
             row = self._db.execute(
-                "SELECT contact_id, conversation_id FROM messages WHERE message_id = ? AND direction = 'out'",
+                "SELECT m.contact_id, c.conversation_id, c.reference_tag FROM messages m "
+                "JOIN conversations c USING (conversation_id) WHERE m.message_id = ? AND m.direction = 'out'",
                 (message_id,),
             ).fetchone()
-        return (str(row[0]), str(row[1])) if row else None
+        return (str(row[0]), Conversation(row[1], row[2])) if row else None
 
     def record(self, conversation: Conversation, message_key: str, contact_id: str, direction: str = "in") -> None:
         """Remember a published (in) or sent (out) message, creating its conversation on first use."""
