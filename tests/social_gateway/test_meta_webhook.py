@@ -47,6 +47,8 @@ def test_the_subscription_handshake_echoes_the_challenge_only_for_our_verify_tok
     refused = http.get(f"{gateway.url}/webhooks/meta", params={**params, "hub.verify_token": "guess"})
     assert refused.status_code == 403
     assert "1158201444" not in refused.text
+    markup = http.get(f"{gateway.url}/webhooks/meta", params={**params, "hub.challenge": "<script>x</script>"})
+    assert markup.status_code == 400
 
 
 def test_a_messenger_batch_publishes_each_customer_message_and_records_the_rest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -14,6 +15,7 @@ from services.social_gateway.domain.signatures import verify_meta_signature
 from services.social_gateway.settings import MetaConfig
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+_CHALLENGE = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 ROUTE = "/webhooks/meta"
 
 
@@ -28,7 +30,11 @@ def meta_router(config: MetaConfig, front_door: WebhookFrontDoor) -> APIRouter:
         if params.get("hub.mode") != "subscribe" or not valid:
             front_door.pipeline.counters["meta.handshake_refused"] += 1
             return JSONResponse({"error": "verification failed"}, status_code=403)
-        return PlainTextResponse(params.get("hub.challenge", ""))
+        challenge = params.get("hub.challenge", "")
+        # Meta's challenge is a short token; echoing anything else would make us a reflector for arbitrary text.
+        if not _CHALLENGE.fullmatch(challenge):
+            return JSONResponse({"error": "bad challenge"}, status_code=400)
+        return PlainTextResponse(challenge)
 
     @router.post(ROUTE)
     async def meta_webhook(request: Request) -> Response:
