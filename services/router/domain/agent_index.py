@@ -2,8 +2,9 @@
 
 - members per group, and how many of them are available (for the decision record's funnel);
 - ready agents (AVAILABLE, active, room on the channel) per (group, channel) and facet: each
-  language, ANY_LANGUAGE (all of them), and each (language or ANY_LANGUAGE, skill) pair. A contact searches the
-  buckets of its languages paired with its rarest required skill, and the bucket sizes explain the rest.
+  language, ANY_LANGUAGE (all of them), and each (language or ANY_LANGUAGE, skill, level). A contact searches the
+  buckets of its languages paired with its rarest required skill, best level first, so it scans only the agents of
+  the best level that has any; the bucket sizes explain the rest.
 
 Each bucket is an insertion-ordered dict, so iteration is deterministic. The engine calls `refresh(agent)` after
 every change to an agent's presence, load, pending offer or profile. Refresh works by difference: usually one
@@ -13,6 +14,7 @@ channel fills up or frees, which moves the agent in or out of that channel's few
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from services.router.domain.eligibility import ANY_LANGUAGE
 from services.router.domain.model import Agent, AgentSpec, Presence
@@ -20,17 +22,21 @@ from services.router.domain.model import Agent, AgentSpec, Presence
 _NOTHING: frozenset[str] = frozenset()
 # Skill names and language tags share the key space of the ready buckets; the prefix keeps them apart.
 SKILL_PREFIX = "skill:"
+# Proficiency levels run 1..5 (agent.proto); higher levels are filed as 5.
+MAX_PROFICIENCY = 5
 
 
-def skill_facet(language: str, skill: str) -> str:
-    """The facet of agents speaking `language` (or any, with ANY_LANGUAGE) who have `skill` at some level."""
-    return f"{language}|{SKILL_PREFIX}{skill}"
+@lru_cache(maxsize=1 << 16)
+def skill_facet(language: str, skill: str, level: int) -> str:
+    """The facet of agents speaking `language` (or any, with ANY_LANGUAGE) who have `skill` at `level`."""
+    return f"{language}|{SKILL_PREFIX}{skill}|{level}"
 
 
 def _facets(spec: AgentSpec) -> list[tuple[str, str]]:
     """(group, facet) pairs an agent is filed under on each of its ready channels."""
     languages = (*spec.languages, ANY_LANGUAGE)
-    facets = [*languages, *(skill_facet(language, skill) for language in languages for skill in spec.skills)]
+    levels = [(skill, min(level, MAX_PROFICIENCY)) for skill, level in spec.skills.items() if level >= 1]
+    facets = [*languages, *(skill_facet(language, skill, level) for language in languages for skill, level in levels)]
     return [(group, facet) for group in spec.queues for facet in facets]
 
 

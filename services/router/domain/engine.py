@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection
 
-from services.router.domain.agent_index import AgentIndex, skill_facet
+from services.router.domain.agent_index import MAX_PROFICIENCY, AgentIndex, skill_facet
 from services.router.domain.eligibility import Eligibility, StepProfile, eligibility_for, step_profiles
 from services.router.domain.events import (
     CommandRejected,
@@ -352,21 +352,38 @@ class RoutingEngine:
         by_language = index.ready_buckets(groups, channel, languages)
         speakers = sum(len(bucket) for bucket in by_language)
         filtered["language"] = ready - speakers
-        if eligibility.skills:
-            # Speakers of the language who have the contact's rarest required skill (at any level).
-            buckets = min(
-                (
-                    index.ready_buckets(groups, channel, [skill_facet(language, skill) for language in languages])
-                    for skill, _ in eligibility.skills
-                ),
-                key=lambda found: sum(len(bucket) for bucket in found),
+        if not eligibility.skills:
+            return choose_agent(
+                _union(by_language), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
             )
-            filtered["skill"] = speakers - sum(len(bucket) for bucket in buckets)
-        else:
-            buckets = by_language
-        return choose_agent(
-            _union(buckets), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
+        # Speakers of the language with the contact's rarest required skill at or above its minimum, per level.
+        by_level = min(
+            (
+                [
+                    index.ready_buckets(
+                        groups, channel, [skill_facet(language, skill, level) for language in languages]
+                    )
+                    for level in range(MAX_PROFICIENCY, minimum - 1, -1)
+                ]
+                for skill, minimum in eligibility.skills
+            ),
+            key=lambda levels: sum(len(bucket) for buckets in levels for bucket in buckets),
         )
+        filtered["skill"] = speakers - sum(len(bucket) for buckets in by_level for bucket in buckets)
+        if len(eligibility.skills) > 1:  # the fit averages several skills: every level competes
+            every = [bucket for buckets in by_level for bucket in buckets]
+            return choose_agent(
+                _union(every), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
+            )
+        # One skill: the fit is its level, so the best level with an eligible agent wins outright.
+        for buckets in by_level:
+            if buckets:
+                match = choose_agent(
+                    _union(buckets), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
+                )
+                if match is not None:
+                    return match
+        return None
 
     def _file(self, contact: Contact, now: float) -> None:
         """Put a contact (back) in the waiting room and wake it when its step, priority or sticky hold changes."""

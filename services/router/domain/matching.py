@@ -36,7 +36,7 @@ def _summary(sticky: bool, eligible: int, parts: Mapping[str, float]) -> str:
         then = f"longest idle ({parts['idle_s']:.0f} s)"
     else:
         then = f"least occupied ({parts['occupancy']:.0%})"
-    return f"best proficiency fit {parts['proficiency']:.1f}, then {then} among {eligible} eligible"
+    return f"best proficiency fit {parts['proficiency']:.1f}, then {then} of {eligible} eligible compared"
 
 
 def choose_agent(
@@ -46,7 +46,7 @@ def choose_agent(
     preferred_agent: str | None,
     now: float,
     considered: int,
-    filtered: Mapping[str, int],
+    filtered: dict[str, int],
     *,
     prefiltered: bool = True,
 ) -> Match | None:
@@ -57,7 +57,7 @@ def choose_agent(
     in full.
     This loop is the hot path of routing, so the score of `scoring.score` is computed inline.
     """
-    counts = {reason: n for reason, n in filtered.items() if n > 0}
+    counts = filtered  # the caller's funnel; this search adds the agents it examined and ruled out
     skills = eligibility.skills
     per_skill = PROFICIENCY_WEIGHT / len(skills) if skills else 0.0
     declined = eligibility.declined_by
@@ -104,7 +104,7 @@ def choose_agent(
     parts = components(best_agent, skills, scoring, sticky, now)
     decision = Decision(
         candidates_considered=considered,
-        filtered_out=counts,
+        filtered_out={reason: n for reason, n in counts.items() if n > 0},
         chosen_agent_id=best_agent.agent_id,
         score=best_value,
         score_components=parts,
