@@ -98,6 +98,9 @@ def check_service(
                 manifest.problem(where, f"{name}={value(name)} listens only inside the pod: set it to 0.0.0.0")
             )
     problems += [manifest.problem(where, message) for message in _config_files(contract, env, files, value)]
+    for name, var in sorted(env.items()):
+        if name.endswith("_FILE") and var.value and var.value not in files:
+            problems.append(manifest.problem(where, f"{name}={var.value} is not a file of any mounted volume"))
     if settings is not None:
         problems += [manifest.problem(where, message) for message in _validate_settings(settings, env)]
     problems += _services(manifest, workload, container)

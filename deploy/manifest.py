@@ -100,22 +100,28 @@ class Manifest:
         return result
 
     def mounted_files(self, pod_spec: dict[str, Any], container: dict[str, Any]) -> dict[str, str | None]:
-        """Every file path that a ConfigMap volume puts into the container, with its content when known."""
+        """Every file a ConfigMap or Secret volume puts into the container, with its content when the overlay holds it.
+
+        A Secret that operators create is unknown here: its files are known only when the volume lists `items`.
+        """
         volumes = {volume["name"]: volume for volume in pod_spec.get("volumes") or []}
         files: dict[str, str | None] = {}
         for mount in container.get("volumeMounts") or []:
             volume = volumes.get(mount["name"], {})
-            if "configMap" not in volume:
+            if "configMap" in volume:
+                source, data = volume["configMap"], self.config_data("ConfigMap", volume["configMap"]["name"])
+            elif "secret" in volume:
+                source, data = volume["secret"], self.config_data("Secret", volume["secret"]["secretName"])
+            else:
                 continue
-            data = self.config_data("ConfigMap", volume["configMap"]["name"]) or {}
-            items = volume["configMap"].get("items") or [{"key": key, "path": key} for key in data]
+            items = source.get("items") or [{"key": key, "path": key} for key in data or {}]
             for item in items:
                 if mount.get("subPath") and mount["subPath"] != item["path"]:
                     continue
                 path = (
                     mount["mountPath"] if mount.get("subPath") else f"{mount['mountPath'].rstrip('/')}/{item['path']}"
                 )
-                files[path] = data.get(item["key"])
+                files[path] = None if data is None else data.get(item["key"])
         return files
 
 

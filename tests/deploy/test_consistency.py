@@ -165,3 +165,11 @@ def test_a_setting_the_contract_names_but_the_service_dropped_is_found(
     found = messages(manifest_of("dev"))
     assert any("services.router no longer reads ROUTER_PORT: update deploy/contract.py" in m for m in found)
     assert any("container port grpc=50051 but ROUTER_PORT=None" in m for m in found)
+
+
+def test_a_file_setting_pointing_outside_every_volume_is_found(manifest_of: ManifestOf) -> None:
+    manifest = manifest_of("prod")
+    find(manifest, "ConfigMap", "email-gateway-env")["data"]["SMTP_TLS_KEY_FILE"] = "/etc/tls/key.pem"
+    assert any(
+        "SMTP_TLS_KEY_FILE=/etc/tls/key.pem is not a file of any mounted volume" in m for m in messages(manifest)
+    )

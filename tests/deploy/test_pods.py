@@ -5,7 +5,9 @@ relay, collector, database), the fixed ports (free ones instead) and the pod's w
 from __future__ import annotations
 
 import copy
+import datetime
 import os
+import smtplib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from contactrouting.topics import ensure_topics
 from deploy.contract import CONTRACTS, METRICS_PORT_ENV, ServiceContract, port_env, serves_metrics
@@ -27,6 +33,32 @@ READY_TIMEOUT_S = 60.0
 SECRET_STAND_IN = "stand-in-secret-0123456789"
 # Names in the manifests that only resolve inside the cluster.
 CLUSTER_ONLY = ("OTEL_EXPORTER_OTLP_ENDPOINT", "DATABASE_URL")
+
+
+def _self_signed() -> dict[str, str]:
+    """A certificate and key standing in for an operator-made kubernetes.io/tls Secret."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mx.example.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return {
+        "tls.crt": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        "tls.key": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    }
+
+
+TLS_STAND_IN = _self_signed()
 
 
 def pod_environment(
@@ -45,6 +77,8 @@ def pod_environment(
     for path, content in manifest.mounted_files(spec, pod_container).items():
         local = root / path.lstrip("/")
         local.parent.mkdir(parents=True, exist_ok=True)
+        if content is None and local.name in TLS_STAND_IN:
+            content = TLS_STAND_IN[local.name]
         local.write_text(content or "", encoding="utf-8")
         env = {name: str(local) if value == path else value for name, value in env.items()}
     ports = {name: free_port() for name in port_env(contract).values()}
@@ -70,6 +104,7 @@ def topics(kafka_bootstrap: str) -> str:
 @dataclass
 class Pod:
     process: subprocess.Popen[bytes]
+    env: dict[str, str]
     ports: dict[str, int]
     log: Path
 
@@ -94,7 +129,7 @@ def pods(
                 process = subprocess.Popen(
                     [sys.executable, *command[1:]], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
                 )
-            started[contract.workload] = Pod(process, ports, log)
+            started[contract.workload] = Pod(process, env, ports, log)
         yield overlay, started
     finally:
         for pod in started.values():
@@ -130,3 +165,8 @@ def test_the_pod_starts_and_passes_its_probes(pods: tuple[str, dict[str, Pod]], 
         log = pod.log.read_text(errors="replace")[-3000:]
         pytest.fail(f"{contract.workload} ({overlay}) did not pass its probes: {error}\n{log}")
     assert pod.process.poll() is None
+    if pod.env.get("SMTP_TLS_CERT_FILE"):
+        # The certificate from the mounted Secret is loaded: mail servers are offered STARTTLS.
+        with smtplib.SMTP("127.0.0.1", pod.ports["SMTP_PORT"], timeout=5) as smtp:
+            smtp.ehlo("probe.example.com")
+            assert smtp.has_extn("starttls")
