@@ -30,7 +30,10 @@ def presence_enum(presence: Presence) -> agent_desk_pb2.Presence:
 
 
 def presence_from_enum(value: int) -> Presence | None:
-    """The engine's presence for a desk enum value; None for PRESENCE_UNSPECIFIED."""
+    """The engine's presence for a desk enum value; None for PRESENCE_UNSPECIFIED and numbers the enum lacks
+    (proto3 enums are open: a newer or broken client may send any number)."""
+    if value not in agent_desk_pb2.Presence.values():
+        return None
     name = agent_desk_pb2.Presence.Name(value).removeprefix("PRESENCE_")  # type: ignore[arg-type]
     return Presence.__members__.get(name)
 
