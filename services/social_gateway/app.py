@@ -72,7 +72,7 @@ class SocialGateway:
             self._settings.data_dir / "social_gateway" / "published.sqlite3", limits.dedupe_retention_days * 86400
         )
         intake = WebhookIntake(
-            KafkaContactSink(producers, limits.publish_timeout_s), self._seen, self._config.queue_rules()
+            KafkaContactSink(producers, limits.publish_timeout_s / 2), self._seen, self._config.queue_rules()
         )
         front_door = WebhookFrontDoor(
             WebhookPipeline(intake), RateLimiter(limits.rate_per_s, limits.rate_burst), limits.max_body_bytes
@@ -152,11 +152,12 @@ class SocialGateway:
 
     def _connect_producer(self, stop: threading.Event) -> RenewableProducer | None:
         def connect() -> ProtoProducer:
-            # max_block bounds a send while the broker is unreachable, so the webhook answers 503 in time.
+            # Half the budget may go to reaching an unreachable broker (max_block), half to waiting for the ack:
+            # either way the webhook has its answer, 200 or 503, within publish_timeout_s.
             return ProtoProducer(
                 self._settings,
                 client_id="social-gateway",
-                max_block_ms=int(self._config.limits.publish_timeout_s * 1000),
+                max_block_ms=int(self._config.limits.publish_timeout_s * 500),
             )
 
         while not stop.is_set():
