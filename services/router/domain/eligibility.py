@@ -55,16 +55,6 @@ class Eligibility:
             return "declined"
         return None
 
-    def rejection_of_ready(self, agent: Agent) -> str | None:
-        """For agents from the ready index, which already guarantees presence, room, membership and language."""
-        skills = agent.spec.skills
-        for skill, minimum in self.skills:
-            if skills.get(skill, 0) < minimum:
-                return "skill"
-        if agent.spec.agent_id in self.declined_by:
-            return "declined"
-        return None
-
     def languages_to_match(self) -> tuple[str, ...]:
         """Ready-index language keys an agent must be filed under (any language when undetermined)."""
         if not self.language:

@@ -9,9 +9,8 @@ an agent gains room (available, capacity freed, offer answered) it pulls the bes
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection
 
-from services.router.domain.agent_index import MAX_PROFICIENCY, AgentIndex, skill_facet
+from services.router.domain.agent_index import AgentIndex
 from services.router.domain.eligibility import Eligibility, StepProfile, eligibility_for, step_profiles
 from services.router.domain.events import (
     CommandRejected,
@@ -29,7 +28,7 @@ from services.router.domain.events import (
     PresenceChanged,
     QueueStatsView,
 )
-from services.router.domain.matching import Match, choose_agent, pulled_decision
+from services.router.domain.matching import Match, best_ready_agent, choose_agent, pulled_decision
 from services.router.domain.model import Agent, AgentSpec, Contact, ContactRequest, ContactState, Presence
 from services.router.domain.offers import Offer, OfferBook
 from services.router.domain.policy import QueuePolicy, RelaxationStep, RoutingPolicy
@@ -38,30 +37,13 @@ from services.router.domain.read_models import position_of, queue_view
 from services.router.domain.routing_rules import QueueSelector, required_skills
 from services.router.domain.stats import QueueStatistics
 from services.router.domain.sticky import StickyHistory
-from services.router.domain.timers import (
-    SLA_AT_RISK,
-    SLA_BREACHED,
-    ContactTimers,
-    aging_boost_at,
-    at_risk_time,
-    next_due,
-    step_index_at,
-)
+from services.router.domain.timers import ContactTimers, advance, next_due, step_index_at
 
 # Completed contact ids remembered for is_known() (redelivered inbound records must not route twice).
 FINISHED_MEMORY = 1_000_000
 ATTEMPTS_EXHAUSTED = "offer_attempts_exhausted"
 # restore_assigned() cannot know the clock: the grace period of a restored agent starts at the first tick.
 GRACE_FROM_FIRST_TICK = float("-inf")
-
-
-def _union(buckets: list[dict[str, Agent]]) -> Collection[Agent]:
-    if len(buckets) == 1:
-        return buckets[0].values()
-    merged: dict[str, Agent] = {}
-    for bucket in buckets:
-        merged.update(bucket)
-    return merged.values()
 
 
 def _rejected(agent_id: str, code: str, message: str, now: float, contact_id: str = "") -> list[DomainEvent]:
@@ -334,56 +316,7 @@ class RoutingEngine:
         return self._offer(contact, match, now)
 
     def _best_ready_agent(self, contact: Contact, eligibility: Eligibility, scoring: str, now: float) -> Match | None:
-        """Search the ready index; the indexes' own counts explain the agents it never had to look at."""
-        index = self._index
-        groups = eligibility.groups
-        channel = eligibility.channel
-        members = available = ready = 0
-        for group in groups:
-            members += index.member_count(group)
-            available += index.available_count(group)
-            ready += index.ready_count(group, channel)
-        filtered = {
-            "membership": len(self._agents) - members,
-            "offline": members - available,
-            "capacity": available - ready,
-        }
-        languages = eligibility.languages_to_match()
-        by_language = index.ready_buckets(groups, channel, languages)
-        speakers = sum(len(bucket) for bucket in by_language)
-        filtered["language"] = ready - speakers
-        if not eligibility.skills:
-            return choose_agent(
-                _union(by_language), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
-            )
-        # Speakers of the language with the contact's rarest required skill at or above its minimum, per level.
-        by_level = min(
-            (
-                [
-                    index.ready_buckets(
-                        groups, channel, [skill_facet(language, skill, level) for language in languages]
-                    )
-                    for level in range(MAX_PROFICIENCY, minimum - 1, -1)
-                ]
-                for skill, minimum in eligibility.skills
-            ),
-            key=lambda levels: sum(len(bucket) for buckets in levels for bucket in buckets),
-        )
-        filtered["skill"] = speakers - sum(len(bucket) for buckets in by_level for bucket in buckets)
-        if len(eligibility.skills) > 1:  # the fit averages several skills: every level competes
-            every = [bucket for buckets in by_level for bucket in buckets]
-            return choose_agent(
-                _union(every), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
-            )
-        # One skill: the fit is its level, so the best level with an eligible agent wins outright.
-        for buckets in by_level:
-            if buckets:
-                match = choose_agent(
-                    _union(buckets), eligibility, scoring, contact.preferred_agent, now, len(self._agents), filtered
-                )
-                if match is not None:
-                    return match
-        return None
+        return best_ready_agent(self._index, eligibility, scoring, contact.preferred_agent, now, len(self._agents))
 
     def _file(self, contact: Contact, now: float) -> None:
         """Put a contact (back) in the waiting room and wake it when its step, priority or sticky hold changes."""
@@ -424,7 +357,6 @@ class RoutingEngine:
         contact.state = ContactState.OFFERED
         contact.offer_id = offer.offer_id
         contact.attempts += 1
-        contact.offered_at = now
         agent.offer_id = offer.offer_id
         agent.take(contact.channel, now)
         self._index.refresh(agent)
@@ -620,33 +552,13 @@ class RoutingEngine:
         return events + self._retry(contact, now)
 
     def _advance(self, contact: Contact, now: float, to_route: list[Contact]) -> list[DomainEvent]:
-        """Time-driven changes to a waiting contact: aging, SLA escalation, relaxation, end of a sticky wait.
-        A contact whose options widened joins `to_route`; any other is re-filed with its new order."""
-        events: list[DomainEvent] = []
-        waited = now - contact.queued_at
-        contact.aging_boost = aging_boost_at(self._policy, waited)
-        escalation = self._policy.escalation
-        for reason, at, points in (
-            (SLA_AT_RISK, at_risk_time(contact, self._policy), escalation.at_risk_boost),
-            (SLA_BREACHED, contact.sla_deadline, escalation.breach_boost),
-        ):
-            if now >= at and reason not in contact.escalations:
-                contact.escalations.add(reason)
-                contact.escalation_boost += points
-                events.append(ContactEscalated(contact.contact_id, reason, contact.priority, now))
-        step_index = step_index_at(self._steps(contact), waited)
-        stepped = step_index != contact.step_index
-        if stepped:
-            contact.step_index = step_index
-            contact.eligibility = None
-        sticky_over = contact.preferred_agent is not None and 0 < contact.wait_for_preferred_until <= now
-        if sticky_over:
-            contact.wait_for_preferred_until = 0.0
-        if stepped or sticky_over:
+        """Apply the time rules to a due contact: if its options widened it joins `to_route`, else it is re-filed."""
+        events, widened = advance(contact, self._policy, self._steps(contact), now)
+        if widened:
             to_route.append(contact)
         else:
             self._file(contact, now)
-        return events
+        return list(events)
 
     # ----------------------------------------------------------------------------------------------- read models
     def queue_stats(self, now: float) -> list[QueueStatsView]:

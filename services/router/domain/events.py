@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 
 from services.router.domain.model import Presence
 
-FILTER_REASONS = ("offline", "capacity", "skill", "language", "membership", "declined")
-
 
 @dataclass(frozen=True, slots=True)
 class Decision:

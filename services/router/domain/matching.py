@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from services.router.domain.agent_index import MAX_PROFICIENCY, AgentIndex, skill_facet
 from services.router.domain.eligibility import BASE_STEP, Eligibility
 from services.router.domain.events import Decision
 from services.router.domain.model import Agent
@@ -130,3 +131,65 @@ def pulled_decision(agent: Agent, eligibility: Eligibility, scoring: str, sticky
         summary=_with_step(reason, eligibility.step_name),
     )
     return Match(agent, decision, eligibility.needs_translation(agent))
+
+
+def best_ready_agent(
+    index: AgentIndex,
+    eligibility: Eligibility,
+    scoring: str,
+    preferred_agent: str | None,
+    now: float,
+    total_agents: int,
+) -> Match | None:
+    """Search the ready index for the contact's best agent; the indexes' own counts explain the agents it never
+    had to look at (the decision record's funnel)."""
+    groups = eligibility.groups
+    channel = eligibility.channel
+    members = available = ready = 0
+    for group in groups:
+        members += index.member_count(group)
+        available += index.available_count(group)
+        ready += index.ready_count(group, channel)
+    filtered = {
+        "membership": total_agents - members,
+        "offline": members - available,
+        "capacity": available - ready,
+    }
+    languages = eligibility.languages_to_match()
+    by_language = index.ready_buckets(groups, channel, languages)
+    speakers = sum(len(bucket) for bucket in by_language)
+    filtered["language"] = ready - speakers
+    if not eligibility.skills:
+        return choose_agent(_union(by_language), eligibility, scoring, preferred_agent, now, total_agents, filtered)
+    # Speakers of the language with the contact's rarest required skill at or above its minimum, per level.
+    by_level = min(
+        (
+            [
+                index.ready_buckets(groups, channel, [skill_facet(language, skill, level) for language in languages])
+                for level in range(MAX_PROFICIENCY, minimum - 1, -1)
+            ]
+            for skill, minimum in eligibility.skills
+        ),
+        key=lambda levels: sum(len(bucket) for buckets in levels for bucket in buckets),
+    )
+    filtered["skill"] = speakers - sum(len(bucket) for buckets in by_level for bucket in buckets)
+    if len(eligibility.skills) > 1:  # the fit averages several skills: every level competes
+        every = [bucket for buckets in by_level for bucket in buckets]
+        return choose_agent(_union(every), eligibility, scoring, preferred_agent, now, total_agents, filtered)
+    # One skill: the fit is its level, so the best level with an eligible agent wins outright.
+    for buckets in by_level:
+        if buckets:
+            match = choose_agent(_union(buckets), eligibility, scoring, preferred_agent, now, total_agents, filtered)
+            if match is not None:
+                return match
+    return None
+
+
+def _union(buckets: list[dict[str, Agent]]) -> Collection[Agent]:
+    """The agents of possibly overlapping buckets, each once."""
+    if len(buckets) == 1:
+        return buckets[0].values()
+    merged: dict[str, Agent] = {}
+    for bucket in buckets:
+        merged.update(bucket)
+    return merged.values()

@@ -130,7 +130,6 @@ class Contact:
     preferred_agent: str | None = None
     wait_for_preferred_until: float = 0.0
     seq: int = 0
-    offered_at: float = 0.0
     # Bumped whenever the contact is re-filed in or leaves the waiting room; older heap and timer entries are stale.
     file_version: int = 0
     # Requirements under the current relaxation step, cached until the step (or the policy) changes.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import math
 
+from services.router.domain.events import ContactEscalated
 from services.router.domain.model import Contact, ContactState
 from services.router.domain.policy import RelaxationStep, RoutingPolicy
 
@@ -73,3 +74,31 @@ class ContactTimers:
             if contact.state is ContactState.WAITING and contact.file_version == version:
                 woken.append(contact)
         return woken
+
+
+def advance(
+    contact: Contact, policy: RoutingPolicy, steps: tuple[RelaxationStep, ...], now: float
+) -> tuple[list[ContactEscalated], bool]:
+    """Aging, SLA escalation (once per reason), relaxation step and end of a sticky wait, as of `now`.
+    Returns the escalations and whether the contact's options widened (new step, or no longer held)."""
+    events: list[ContactEscalated] = []
+    waited = now - contact.queued_at
+    contact.aging_boost = aging_boost_at(policy, waited)
+    escalation = policy.escalation
+    for reason, at, points in (
+        (SLA_AT_RISK, at_risk_time(contact, policy), escalation.at_risk_boost),
+        (SLA_BREACHED, contact.sla_deadline, escalation.breach_boost),
+    ):
+        if now >= at and reason not in contact.escalations:
+            contact.escalations.add(reason)
+            contact.escalation_boost += points
+            events.append(ContactEscalated(contact.contact_id, reason, contact.priority, now))
+    step_index = step_index_at(steps, waited)
+    stepped = step_index != contact.step_index
+    if stepped:
+        contact.step_index = step_index
+        contact.eligibility = None
+    sticky_over = contact.preferred_agent is not None and 0 < contact.wait_for_preferred_until <= now
+    if sticky_over:
+        contact.wait_for_preferred_until = 0.0
+    return events, stepped or sticky_over
