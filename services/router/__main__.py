@@ -6,6 +6,7 @@ import sys
 import threading
 
 import structlog
+from kafka.errors import KafkaError
 
 from contactrouting.config import load_settings
 from contactrouting.lifecycle import install_stop_signal
@@ -34,6 +35,9 @@ def main() -> int:
     except PolicyError as error:
         print(f"router: {error}", file=sys.stderr)
         return 2
+    except KafkaError as error:
+        log.error("kafka_unreachable", bootstrap_servers=settings.kafka_bootstrap_servers, error=str(error))
+        return 1
     # A fatal error inside the router stops the process just like a signal does.
     threading.Thread(target=_stop_on_failure, args=(router, stop), name="failure-watch", daemon=True).start()
     try:

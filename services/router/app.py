@@ -61,8 +61,9 @@ class Router:
         self._halt = threading.Event()
         self._ready = False
         self._threads: list[threading.Thread] = []
+        engine = RoutingEngine(load_policy(settings.routing_policy_file))  # a bad policy fails before any I/O
         self.publisher = RouterPublisher(ProtoProducer(settings, client_id="router"), self._fail)
-        self.switchboard = Switchboard(RoutingEngine(load_policy(settings.routing_policy_file)), self.publisher)
+        self.switchboard = Switchboard(engine, self.publisher)
         self.profiles = AgentProfileTable(settings, self.switchboard)
         self.intake = ContactIntake(settings, self.switchboard, self.publisher)
         self.clock = RoutingClock(
