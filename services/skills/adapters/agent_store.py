@@ -79,10 +79,10 @@ class AgentStore:
             condition = _by_id(agent_id)
             if expected_version:
                 condition = sa.and_(condition, schema.agents.c.version == expected_version)
-            # Children first: the cascade is declared too, but SQLite only honours it with the pragma on.
             exists = connection.scalar(sa.select(schema.agents.c.version).where(condition).with_for_update())
             if exists is None:
                 self._raise_missing_or_stale(connection, agent_id, expected_version)
+            # Children explicitly: the cascade is declared too, but SQLite honours it only with its pragma on.
             for table in _CHILD_TABLES:
                 connection.execute(table.delete().where(table.c.agent_id == agent_id))
             connection.execute(schema.agents.delete().where(condition))
