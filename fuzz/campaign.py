@@ -87,6 +87,37 @@ class Tally:
     def failed(self) -> bool:
         return bool(self.crashes) or self.hangs > 0
 
+    @staticmethod
+    def counter(counts: dict[str, int]) -> Counter[str]:
+        return Counter(counts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "cases": self.cases,
+            "events": self.events,
+            "rejections": dict(self.rejections),
+            "crashes": dict(self.crashes),
+            "hangs": self.hangs,
+            "slowest_s": self.slowest_s,
+            "elapsed_s": self.elapsed_s,
+            "saved": [str(path) for path in self.saved],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tally:
+        return cls(
+            target=data["target"],
+            cases=data["cases"],
+            events=data["events"],
+            rejections=Counter(data["rejections"]),
+            crashes=Counter(data["crashes"]),
+            hangs=data["hangs"],
+            slowest_s=data["slowest_s"],
+            elapsed_s=data["elapsed_s"],
+            saved=[Path(path) for path in data["saved"]],
+        )
+
 
 Progress = Callable[[Tally, int], None]
 

@@ -72,3 +72,11 @@ def test_corpus_files_run_as_explicit_examples(tmp_path: Path, monkeypatch) -> N
     run_campaign(Target("seeded", st.binary(max_size=2), run_case), 5, tmp_path, _quiet, 1000)
 
     assert seen[0] == b"magic seed"
+
+
+def test_a_tally_survives_the_trip_from_a_child_process(tmp_path: Path) -> None:
+    tally = Tally("numbers", cases=3, events=1, hangs=1, slowest_s=0.5, elapsed_s=1.0, saved=[tmp_path / "case"])
+    tally.rejections["odd"] = 1
+    tally.crashes["KeyError at x.py:1"] = 1
+
+    assert Tally.from_json(tally.to_json()).to_json() == tally.to_json()
