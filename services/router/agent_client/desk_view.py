@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from contactrouting.v1 import agent_desk_pb2, contact_pb2
 
 PRESENCE_NAMES = {
@@ -29,12 +31,14 @@ def snippet(text: str, width: int = 70) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def offer_lines(offer: agent_desk_pb2.Offer) -> list[str]:
+def offer_lines(offer: agent_desk_pb2.Offer, now: float | None = None) -> list[str]:
     contact = offer.contact
     translation = "  [needs translation]" if offer.needs_translation else ""
+    expires_in = offer.expires_at.seconds + offer.expires_at.nanos / 1e9 - (time.time() if now is None else now)
     return [
         f"OFFER {offer.offer_id}  {channel_label(contact.channel)}  lang={contact.language or '?'}"
-        f"  queue={offer.queue}  priority={offer.priority}  waiting {waited(offer.waiting_ms)}{translation}",
+        f"  queue={offer.queue}  priority={offer.priority}  waiting {waited(offer.waiting_ms)}"
+        f"  answer within {max(0, round(expires_in))}s{translation}",
         f"  subject: {snippet(contact.subject) or '-'}",
         f"  message: {snippet(contact.body_text)}",
         f"  why you: {offer.decision.summary or '-'} (step {offer.decision.relaxation_step or 'initial'})",
