@@ -67,11 +67,12 @@ def split_reply(text: str) -> SplitReply:
 
 
 def _first_quote_line(lines: list[str]) -> int:
+    quoted_tail = _quoted_tail_start(lines)
     for index, raw in enumerate(lines):
         line = raw.strip()
         if not line:
             continue
-        if _ATTRIBUTION.match(line):
+        if index == quoted_tail or _ATTRIBUTION.match(line):
             return index
         following = lines[index + 1].strip() if index + 1 < len(lines) else ""
         if following and _ATTRIBUTION.match(f"{line} {following}"):
@@ -80,18 +81,18 @@ def _first_quote_line(lines: list[str]) -> int:
             _HEADER_DATE.match(next_line.strip()) for next_line in lines[index + 1 : index + 4]
         ):
             return index
-        if line.startswith(">") and _rest_is_quoted(lines[index:]):
-            return index
     return len(lines)
 
 
-def _rest_is_quoted(lines: list[str]) -> bool:
-    """A '>' block ends the new text only when nothing but quotes, blanks or a signature follows it."""
-    for position, raw in enumerate(lines):
-        line = raw.strip()
-        if line and not line.startswith(">"):
-            return _signature_line(lines[position:]) == 0
-    return True
+def _quoted_tail_start(lines: list[str]) -> int | None:
+    """Where the final '>' block starts, if only blanks or a signature follow it; quotes answered inline are
+    new text. One pass from the end, so long quoted histories cost linear time."""
+    end = _signature_line(lines)
+    position = len(lines) if end is None else end
+    while position > 0 and (not lines[position - 1].strip() or lines[position - 1].lstrip().startswith(">")):
+        position -= 1
+    stop = len(lines) if end is None else end
+    return next((index for index in range(position, stop) if lines[index].lstrip().startswith(">")), None)
 
 
 def _signature_line(lines: list[str]) -> int | None:
