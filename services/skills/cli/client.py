@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import grpc
-
+from contactrouting.grpc_runtime import traced_channel
 from contactrouting.v1 import agent_pb2, skills_pb2, skills_pb2_grpc
 
 PAGE_SIZE = 1000
 
 
 class SkillsClient:
-    def __init__(self, target: str, token: str, timeout_s: float = 30.0) -> None:
-        self._channel = grpc.insecure_channel(target)
+    def __init__(
+        self,
+        target: str,
+        token: str,
+        timeout_s: float = 30.0,
+        ca_file: Path | None = None,
+        cert_file: Path | None = None,
+        key_file: Path | None = None,
+    ) -> None:
+        # TLS when a CA is given (the service's GRPC_TLS_* settings), mTLS with a client certificate too.
+        self._channel = traced_channel(target, ca_file, cert_file, key_file)
         self.stub = skills_pb2_grpc.SkillsAdminStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),)
         self._timeout_s = timeout_s

@@ -30,6 +30,8 @@ EPILOG = """\
 environment:
   SKILLSCTL_TARGET     host:port of the skills service (default 127.0.0.1:50052)
   SKILLS_ADMIN_TOKEN   bearer token (default demo-admin-token)
+  SKILLSCTL_CA_FILE    CA that signed the service's certificate: connect over TLS
+  SKILLSCTL_CERT_FILE, SKILLSCTL_KEY_FILE   client certificate and key, when the service requires mTLS
   AGENT_TOKEN_SECRET   secret for `agents token`
 
 exit codes: 0 ok, 1 the service refused something, 2 usage or file error, 3 service unreachable or token refused
@@ -58,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--target", default=os.environ.get("SKILLSCTL_TARGET", DEFAULT_TARGET))
     parser.add_argument("--token", default=os.environ.get("SKILLS_ADMIN_TOKEN", DEFAULT_TOKEN))
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per call (default 30)")
+    parser.add_argument("--ca-file", type=Path, default=_env_path("SKILLSCTL_CA_FILE"), help="CA to trust: use TLS")
+    parser.add_argument("--cert-file", type=Path, default=_env_path("SKILLSCTL_CERT_FILE"), help="client cert (mTLS)")
+    parser.add_argument("--key-file", type=Path, default=_env_path("SKILLSCTL_KEY_FILE"), help="client key (mTLS)")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="{agents,skills,queues}")
     for kind in KINDS:
         verbs = kinds.add_parser(kind, help=f"manage {kind}").add_subparsers(dest="verb", required=True)
@@ -89,13 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "")
+    return Path(value) if value else None
+
+
 def _output_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", choices=FORMATS, default="table")
 
 
 def run(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
-    client = SkillsClient(args.target, args.token, timeout_s=args.timeout)
+    try:
+        client = _client(args)
+    except (UsageError, OSError) as error:
+        print(f"error: {error}", file=err)
+        return EXIT_USAGE
     try:
         return _dispatch(client, args, out, err)
     except UsageError as error:
@@ -114,6 +128,14 @@ def run(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> 
         return EXIT_FAILED
     finally:
         client.close()
+
+
+def _client(args: argparse.Namespace) -> SkillsClient:
+    if (args.cert_file is None) != (args.key_file is None):
+        raise UsageError("--cert-file and --key-file go together")
+    if args.cert_file is not None and args.ca_file is None:
+        raise UsageError("--cert-file (mTLS) needs --ca-file")
+    return SkillsClient(args.target, args.token, args.timeout, args.ca_file, args.cert_file, args.key_file)
 
 
 def _dispatch(client: SkillsClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
