@@ -48,6 +48,8 @@ _LINGUA_MODEL_FOR: Mapping[str, Language] = {
 }
 # Order numbers, ticket tags, URLs and addresses carry no language but sway character n-gram models.
 _NOT_WORDS = re.compile(r"\S*\d\S*|\S+@\S+|https?://\S+|www\.\S+")
+# A few sentences decide the language; a long mail's tail would only cost time.
+_MAX_CHARS = 2000
 # Above this py3langid confidence the tie-breaker is not consulted.
 _SURE_ENOUGH = 0.9
 
@@ -86,7 +88,7 @@ def warm_up() -> None:
 
 def detect_language(text: str, hint: str = "", min_confidence: float = 0.5) -> DetectedLanguage:
     """Detect the language of `text`; the platform's hint wins when detection is unsure."""
-    cleaned = " ".join(_NOT_WORDS.sub(" ", text).split())
+    cleaned = " ".join(_NOT_WORDS.sub(" ", text[: _MAX_CHARS * 2]).split())[:_MAX_CHARS]
     normalized_hint = hint.split("-")[0].lower() if hint else ""
     if not cleaned:
         return DetectedLanguage(normalized_hint or UNDETERMINED, 0.0)

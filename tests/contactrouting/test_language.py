@@ -87,3 +87,8 @@ def test_order_numbers_tags_and_addresses_do_not_sway_the_verdict() -> None:
 )
 def test_text_mostly_outside_latin_script_uses_every_py3langid_language(text: str, language: str) -> None:
     assert detect_language(text).language == language
+
+
+def test_only_the_first_sentences_of_a_long_text_are_read() -> None:
+    opening = "Guten Tag, ich kann mich nicht in der App anmelden. Können Sie mir bitte helfen? " * 30
+    assert detect_language(opening + "Hi, I can't log in to the app. " * 5000).language == "de"
