@@ -30,3 +30,15 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path) -> N
         connection.exec_driver_sql("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id))")
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
         connection.exec_driver_sql("INSERT INTO child VALUES (42)")
+
+
+def test_database_errors_never_carry_the_bound_values(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE people (name TEXT UNIQUE)")
+    insert = sa.text("INSERT INTO people VALUES (:name)")
+    with engine.begin() as connection:
+        connection.execute(insert, {"name": "Ivana Kupac"})
+    with pytest.raises(sa.exc.IntegrityError) as error, engine.begin() as connection:
+        connection.execute(insert, {"name": "Ivana Kupac"})
+    assert "Ivana" not in str(error.value)
