@@ -31,6 +31,7 @@ pytestmark = pytest.mark.integration
 EXIT_BOUND_S = 15.0
 RET = routing_pb2.RoutingEventType
 SHUTDOWN_TIMES: dict[str, float] = {}
+LOAD_FIGURES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         raise
     yield platform
     platform.stop()
-    print("\nshutdown times after SIGTERM: " + ", ".join(f"{k} {v:.2f}s" for k, v in SHUTDOWN_TIMES.items()))
+    for name, took in SHUTDOWN_TIMES.items():
+        print(f"\n{name}: exited {took:.2f}s after SIGTERM {LOAD_FIGURES.get(name, '')}", end="")
+    print()
+
+
+@pytest.fixture(autouse=True)
+def all_running(stack: Stack) -> None:
+    """A test that failed after its SIGTERM left its service down: the next test starts from a whole stack."""
+    for name in ("skills", "router", "email_gateway", "social_gateway"):
+        if not stack.services[name].running:
+            restart(stack, name)
 
 
 def sigterm_and_wait(stack: Stack, name: str) -> tuple[int, float]:
@@ -87,31 +98,40 @@ def read_topic(stack: Stack, topic: str, message_type: type, until: Callable[[li
     return records
 
 
-class Load(threading.Thread):
-    """Sends one request after another until stopped or the server goes away; remembers what was acknowledged."""
+class Load:
+    """Clients sending one request after another until stopped or the server goes away, several at once so that
+    requests are in flight when SIGTERM lands; remembers what was acknowledged (list.append is thread-safe)."""
 
-    def __init__(self, send: Callable[[str], bool]) -> None:
-        super().__init__(daemon=True)
+    def __init__(self, send: Callable[[str], bool], clients: int = 4) -> None:
         self._send = send
         self.acknowledged: list[str] = []
         self.failures: list[str] = []
         self._halt = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
 
-    def run(self) -> None:
-        while not self._halt.is_set() and len(self.failures) < 20:
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        refused = 0
+        while not self._halt.is_set() and refused < 10:
             marker = uuid.uuid4().hex[:12]
             try:
                 if self._send(marker):
                     self.acknowledged.append(marker)
-                else:
-                    self.failures.append(marker)
+                    continue
             except (OSError, smtplib.SMTPException, httpx.HTTPError):
-                self.failures.append(marker)
-                time.sleep(0.05)
+                pass
+            self.failures.append(marker)
+            refused += 1
+            time.sleep(0.05)
 
-    def stop(self) -> None:
+    def stop(self, name: str) -> None:
         self._halt.set()
-        self.join(30)
+        for thread in self._threads:
+            thread.join(30)
+        LOAD_FIGURES[name] = f"({len(self.acknowledged)} acknowledged under load, {len(self.failures)} refused)"
 
 
 def test_router_rescinds_the_pending_offer_on_sigterm_and_offers_it_again_after_restart(stack: Stack) -> None:
@@ -152,10 +172,10 @@ def test_email_gateway_on_sigterm_publishes_every_mail_it_answered_250(stack: St
 
     load = Load(send)
     load.start()
-    _wait_for(lambda: len(load.acknowledged) >= 3, "mails accepted before SIGTERM")
+    _wait_for(lambda: len(load.acknowledged) >= 10, "mails accepted before SIGTERM")
 
     code, took = sigterm_and_wait(stack, "email_gateway")
-    load.stop()
+    load.stop("email_gateway")
 
     assert code == 0, stack.services["email_gateway"].log_tail()
     assert took < EXIT_BOUND_S
@@ -187,10 +207,10 @@ def test_social_gateway_on_sigterm_publishes_every_webhook_it_answered_200(stack
 
     load = Load(send)
     load.start()
-    _wait_for(lambda: len(load.acknowledged) >= 3, "webhooks accepted before SIGTERM")
+    _wait_for(lambda: len(load.acknowledged) >= 10, "webhooks accepted before SIGTERM")
 
     code, took = sigterm_and_wait(stack, "social_gateway")
-    load.stop()
+    load.stop("social_gateway")
 
     assert code == 0, stack.services["social_gateway"].log_tail()
     assert took < EXIT_BOUND_S
@@ -224,10 +244,10 @@ def test_skills_on_sigterm_relays_every_change_it_confirmed_to_agents_profiles(s
 
     load = Load(create_or_fail)
     load.start()
-    _wait_for(lambda: len(load.acknowledged) >= 3, "agents created before SIGTERM")
+    _wait_for(lambda: len(load.acknowledged) >= 10, "agents created before SIGTERM")
 
     code, took = sigterm_and_wait(stack, "skills")
-    load.stop()
+    load.stop("skills")
     channel.close()
 
     assert code == 0, stack.services["skills"].log_tail()
