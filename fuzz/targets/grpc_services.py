@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -116,7 +117,9 @@ def _describe(line: str) -> str:
         return line[:200]
     trace = [part.strip() for part in str(record.get("exception", "")).splitlines() if part.strip()]
     where = next((part for part in reversed(trace) if part.startswith("File ")), "")
-    return f"{record.get('event')}: {where} {trace[-1] if trace else ''}".strip()
+    # Numbers in the message (ids, values) would make one bug look like many.
+    message = re.sub(r"-?\d+", "<n>", trace[-1]) if trace else ""
+    return f"{record.get('event')}: {where} {message}".strip()
 
 
 # --- SkillsAdmin: one unary call per case ----------------------------------------------------------------------

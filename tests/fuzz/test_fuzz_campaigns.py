@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzz.campaign import Crash, Tally, run_campaign
+from fuzz.campaign import Tally, run_campaign
 from fuzz.report import summary_table
 from fuzz.targets import FACTORIES
 
@@ -45,14 +45,6 @@ OPEN_CRASHES = (
         UnicodeDecodeError,
         "load_policy lets UnicodeDecodeError escape for a file that is not UTF-8; "
         "services/router/domain/policy.py load_policy must catch it with OSError",
-    ),
-    OpenCrash(
-        "grpc_agent_desk",
-        "crash-unknown-presence-number.json",
-        "Enum Presence has no name defined",
-        Crash,
-        "SetPresence with a number Presence does not name kills the agent's stream: "
-        "services/router/adapters/desk_message_mapping.py presence_from_enum calls Presence.Name, which raises",
     ),
 )
 
