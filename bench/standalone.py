@@ -23,9 +23,14 @@ def table(rows: Mapping[str, Mapping[str, Any]]) -> str:
     lines = [f"{'benchmark':<16} {'figure':<34} {'value':>14}", "-" * 66]
     for name, figures in rows.items():
         for key, value in figures.items():
-            shown = f"{value:,.2f}" if isinstance(value, int | float) else str(value)
+            shown = _number(value) if isinstance(value, int | float) else str(value)
             lines.append(f"{name:<16} {key:<34} {shown:>14}")
     return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    # Small ratios keep three significant digits; everything else two decimals.
+    return f"{value:.3g}" if 0 < abs(value) < 1 else f"{value:,.2f}"
 
 
 def main(name: str, run: Callable[[bool], Mapping[str, Any]]) -> None:
