@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import structlog
 from google.protobuf.message import DecodeError, Message
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata, RecordMetadata
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -38,7 +41,12 @@ class ProtoProducer:
             "max_block_ms": settings.kafka_request_timeout_ms,
         }
         options.update(overrides)
+        self._options = options
         self._producer = KafkaProducer(**options)
+        self._lock = threading.Lock()
+        self._renewing = False
+        self._closed = threading.Event()
+        self.renewals = 0
 
     def publish(self, topic: str, key: str | None, message: Message | None) -> FutureRecordMetadata:
         """Send one record; `message=None` is a tombstone. The returned future resolves on broker ack."""
@@ -46,12 +54,44 @@ class ProtoProducer:
             span.set_attribute("messaging.system", "kafka")
             span.set_attribute("messaging.destination.name", topic)
             content_type = content_type_of(type(message)) if message is not None else "tombstone"
-            return self._producer.send(
+            producer = self._producer
+            future = producer.send(
                 topic,
                 key=key.encode() if key is not None else None,
                 value=message.SerializeToString() if message is not None else None,
                 headers=kafka_headers(content_type),
             )
+            future.add_errback(self._on_delivery_failed, producer)
+            return future
+
+    def _on_delivery_failed(self, failed: KafkaProducer, error: Exception) -> None:
+        """Renew the producer after a lost delivery.
+
+        An idempotent producer whose batch expired, or whose broker lost its producer state, can keep that
+        partition blocked for good (it waits for a sequence that never comes); a fresh producer starts fresh
+        sequences. Runs on the client's I/O thread, so the (possibly slow) renewal gets a thread of its own.
+        """
+        with self._lock:
+            if failed is not self._producer or self._renewing or self._closed.is_set():
+                return
+            self._renewing = True
+        log.warning("kafka_delivery_failed", error=type(error).__name__)
+        threading.Thread(target=self._renew, args=(failed,), name="producer-renew", daemon=True).start()
+
+    def _renew(self, failed: KafkaProducer) -> None:
+        while not self._closed.is_set():
+            try:
+                fresh = KafkaProducer(**self._options)  # waits for the broker to answer
+                break
+            except KafkaError:
+                self._closed.wait(1.0)
+        else:
+            return
+        with self._lock:
+            self._producer, self._renewing = fresh, False
+            self.renewals += 1
+        log.warning("kafka_producer_renewed", renewals=self.renewals)
+        failed.close(timeout=1)
 
     def publish_and_wait(
         self, topic: str, key: str | None, message: Message | None, timeout_s: float = 10.0
@@ -62,6 +102,7 @@ class ProtoProducer:
         self._producer.flush(timeout=timeout_s)
 
     def close(self, timeout_s: float = 5.0) -> None:
+        self._closed.set()
         self._producer.close(timeout=timeout_s)
 
 
@@ -131,7 +172,15 @@ class ProtoConsumer:
         self._consumer.seek_to_end()
 
     def poll(self, timeout_ms: int = 500, max_records: int | None = None) -> list[ConsumedRecord]:
-        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        """The next records; nothing while the broker is unreachable (the client reconnects by itself)."""
+        try:
+            batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            log.warning("kafka_poll_failed", error=type(error).__name__)
+            time.sleep(timeout_ms / 1000)
+            return []
         records: list[ConsumedRecord] = []
         for batch in batches.values():
             records.extend(self._decode(record) for record in batch)

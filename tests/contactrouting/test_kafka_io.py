@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
+from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer, content_type_of
-from contactrouting.topics import ensure_topics
+from contactrouting.topics import CONTACTS_INBOUND, ensure_topics
 from contactrouting.v1 import contact_pb2
+from devstack.broker import EmbeddedBroker
+from devstack.ports import free_port
+from devstack.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +87,72 @@ def test_lag_counts_the_records_not_yet_consumed(kafka_bootstrap: str) -> None:
     assert lag_after_first_poll == 3
     assert len(rest) == 3
     assert lag_at_end == 0
+
+
+def test_a_producer_that_lost_a_delivery_renews_itself_and_publishes_again(tmp_path) -> None:
+    """An outage long enough to expire a batch must not leave the producer stuck once the broker is back."""
+    proxy_port = free_port()
+    broker = EmbeddedBroker(free_port(), tmp_path / "tansu.log", advertised_port=proxy_port)
+    broker.start()
+    proxy = TcpProxy(proxy_port, broker.port)
+    proxy.start()
+    settings = ServiceSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    ensure_topics(broker.bootstrap_servers, partitions=1, replication_factor=1)
+    producer = ProtoProducer(
+        settings, client_id="test", delivery_timeout_ms=2000, request_timeout_ms=1900, max_block_ms=2000
+    )
+    event = contact_pb2.ContactEvent(event_id="e", conversation_id="c")
+    try:
+        producer.publish_and_wait(CONTACTS_INBOUND, "c", event)
+        proxy.cut()
+        with pytest.raises(KafkaError):
+            producer.publish_and_wait(CONTACTS_INBOUND, "c", event, timeout_s=5)
+        proxy.restore()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                producer.publish_and_wait(CONTACTS_INBOUND, "c", event, timeout_s=5)
+                break
+            except KafkaError:
+                assert time.monotonic() < deadline, "the producer never published again after the outage"
+        while producer.renewals == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert producer.renewals == 1
+        producer.publish_and_wait(CONTACTS_INBOUND, "c", event, timeout_s=10)
+    finally:
+        producer.close(timeout_s=1)
+        proxy.stop()
+        broker.stop()
+
+
+def test_a_group_consumer_rides_out_an_outage_and_reads_what_came_after(tmp_path) -> None:
+    proxy_port = free_port()
+    broker = EmbeddedBroker(free_port(), tmp_path / "tansu.log", advertised_port=proxy_port)
+    broker.start()
+    proxy = TcpProxy(proxy_port, broker.port)
+    proxy.start()
+    settings = ServiceSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    ensure_topics(broker.bootstrap_servers, partitions=1, replication_factor=1)
+    consumer = ProtoConsumer(settings, {CONTACTS_INBOUND: contact_pb2.ContactEvent}, client_id="t", group_id="g")
+    producer = ProtoProducer(settings, client_id="test")
+    try:
+        producer.publish_and_wait(CONTACTS_INBOUND, "c", contact_pb2.ContactEvent(event_id="before"))
+        seen: list[str] = []
+        deadline = time.monotonic() + 30
+        while "before" not in seen and time.monotonic() < deadline:
+            seen += [r.message.event_id for r in consumer.poll(300) if isinstance(r.message, contact_pb2.ContactEvent)]
+        proxy.cut()
+        outage_ends = time.monotonic() + 8
+        while time.monotonic() < outage_ends:
+            assert consumer.poll(300) == []
+        proxy.restore()
+        producer.publish_and_wait(CONTACTS_INBOUND, "c", contact_pb2.ContactEvent(event_id="after"), timeout_s=30)
+        deadline = time.monotonic() + 60
+        while "after" not in seen and time.monotonic() < deadline:
+            seen += [r.message.event_id for r in consumer.poll(300) if isinstance(r.message, contact_pb2.ContactEvent)]
+        assert seen == ["before", "after"]
+    finally:
+        consumer.close()
+        producer.close(timeout_s=1)
+        proxy.stop()
+        broker.stop()
