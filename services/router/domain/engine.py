@@ -245,6 +245,15 @@ class RoutingEngine:
             contact.wait_for_preferred_until = now + sticky.wait_for_previous_s
             self._held.setdefault(agent.agent_id, set()).add(contact.contact_id)
 
+    def _forget_hold(self, contact: Contact) -> None:
+        """Drop the contact from its sticky agent's hold list (offered, released, or no longer preferred)."""
+        if contact.preferred_agent is not None:
+            held = self._held.get(contact.preferred_agent)
+            if held is not None:
+                held.discard(contact.contact_id)
+                if not held:
+                    del self._held[contact.preferred_agent]
+
     def _release_held(self, agent_id: str, now: float) -> list[DomainEvent]:
         """The agent went offline: contacts waiting for it stop waiting and go to others, in serving order."""
         released = []
@@ -345,6 +354,7 @@ class RoutingEngine:
     def _offer(self, contact: Contact, match: Match, now: float) -> list[DomainEvent]:
         agent = match.agent
         self._waiting.discard(contact)
+        self._forget_hold(contact)
         offer = Offer(
             offer_id=self._offers.next_id(contact.contact_id),
             contact_id=contact.contact_id,
@@ -439,6 +449,7 @@ class RoutingEngine:
         """After a reject or timeout: re-offer, escalating once the attempts are used up."""
         events: list[DomainEvent] = []
         if contact.preferred_agent in contact.declined_by:
+            self._forget_hold(contact)
             contact.preferred_agent = None  # the sticky agent passed: nothing left to wait for
             contact.wait_for_preferred_until = 0.0
         if contact.attempts >= self._policy.max_offer_attempts:
@@ -489,6 +500,7 @@ class RoutingEngine:
             self._index.refresh(agent)
         contact.agent_id = None
         contact.attempts = 0
+        self._forget_hold(contact)
         contact.preferred_agent = None
         contact.state = ContactState.WAITING
         events: list[DomainEvent] = [ContactRequeued(contact.contact_id, reason, now, agent_id)]
@@ -554,6 +566,8 @@ class RoutingEngine:
     def _advance(self, contact: Contact, now: float, to_route: list[Contact]) -> list[DomainEvent]:
         """Apply the time rules to a due contact: if its options widened it joins `to_route`, else it is re-filed."""
         events, widened = advance(contact, self._policy, self._steps(contact), now)
+        if contact.wait_for_preferred_until == 0.0:
+            self._forget_hold(contact)
         if widened:
             to_route.append(contact)
         else:

@@ -20,6 +20,8 @@ from services.router.domain.model import Agent, Contact, ContactState
 ANY_SKILL = "*"
 
 _Entry = tuple[int, float, int, int, Contact]
+# Pushes allowed beyond the live entries of the last sweep before stale entries are swept again.
+COMPACT_AFTER = 10_000
 
 
 class WaitingRoom:
@@ -31,6 +33,10 @@ class WaitingRoom:
         # Waiting contacts per queue, for stats, positions and membership tests.
         self._by_queue: dict[str, dict[str, Contact]] = {}
         self._count = 0
+        # Heap entries pushed since the last sweep, and how many were live after it: stale entries are swept once
+        # the pushes outnumber the survivors (plus a floor), so a sweep costs O(1) amortized per push.
+        self._pushed = 0
+        self._live_after_sweep = 0
 
     def __len__(self) -> int:
         return self._count
@@ -47,16 +53,20 @@ class WaitingRoom:
             waiting[contact.contact_id] = contact
             self._count += 1
         contact.file_version += 1
+        if self._pushed > COMPACT_AFTER + self._live_after_sweep:
+            self._compact()
         neg_priority, deadline, seq = contact.order_key()
         entry = (neg_priority, deadline, seq, contact.file_version, contact)
         if held_for is not None:
             heapq.heappush(self._held.setdefault(held_for, []), entry)
+            self._pushed += 1
             return
         skill, minimum = eligibility.skills[0] if eligibility.skills else (ANY_SKILL, 0)
         channel = eligibility.channel
         buckets = self._buckets
         for group in eligibility.groups:
             for language in eligibility.languages_to_match():
+                self._pushed += 1
                 key = (group, channel, language)
                 by_skill = buckets.get(key)
                 if by_skill is None:
@@ -70,6 +80,35 @@ class WaitingRoom:
                     by_minimum[minimum] = [entry]
                 else:
                     heapq.heappush(heap, entry)
+
+    def _compact(self) -> None:
+        """Drop stale entries everywhere. Lazy deletion only cleans heads, so a bucket whose head never moves would
+        otherwise keep every superseded entry behind it."""
+        self._pushed = 0
+        survivors = 0
+        for key, by_skill in list(self._buckets.items()):
+            for skill, by_minimum in list(by_skill.items()):
+                for minimum, heap in list(by_minimum.items()):
+                    live = [entry for entry in heap if _live(entry)]
+                    survivors += len(live)
+                    if live:
+                        heapq.heapify(live)
+                        by_minimum[minimum] = live
+                    else:
+                        del by_minimum[minimum]
+                if not by_minimum:
+                    del by_skill[skill]
+            if not by_skill:
+                del self._buckets[key]
+        for agent_id, heap in list(self._held.items()):
+            live = [entry for entry in heap if _live(entry)]
+            survivors += len(live)
+            if live:
+                heapq.heapify(live)
+                self._held[agent_id] = live
+            else:
+                del self._held[agent_id]
+        self._live_after_sweep = survivors
 
     def discard(self, contact: Contact) -> None:
         waiting = self._by_queue.get(contact.queue)

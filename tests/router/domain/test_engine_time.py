@@ -150,3 +150,26 @@ def test_a_sticky_agent_who_rejects_releases_the_contact_to_others(engine: Routi
     first = of_type(engine.enqueue(contact("c1", customer="cust-9"), T0), OfferMade)[0]
     assert first.agent_id == "a1"
     assert of_type(engine.reject("a1", first.offer_id, "busy", T0 + 1), OfferMade)[0].agent_id == "a2"
+
+
+def test_sticky_hold_lists_do_not_grow_with_served_contacts(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", capacity={"email": 1}), agent("a2", capacity={"email": 1}))
+    engine.remember_handled("cust-9", "conv-9", "a1", T0)
+    engine.upsert_agent(agent("a1", capacity={"email": 0}), T0)
+    engine.enqueue(contact("c1", customer="cust-9"), T0)  # held for a1, who has no room
+    assert engine._held == {"a1": {"c1"}}
+    engine.tick(T0 + 30)  # the hold ends and c1 goes to a2
+    assert engine._held == {}
+
+
+def test_superseded_waiting_room_entries_are_swept(engine_for: Callable[..., RoutingEngine]) -> None:
+    from services.router.domain import queues
+
+    engine = engine_for(aging={"every_s": 1, "points": 1, "max_boost": 100_000})
+    for i in range(50):
+        engine.enqueue(contact(f"c{i}", language="sk"), T0)  # nobody can take them: they are re-filed every second
+    for second in range(1, 400):
+        engine.tick(T0 + second)
+    room = engine._waiting
+    entries = sum(len(heap) for by_skill in room._buckets.values() for h in by_skill.values() for heap in h.values())
+    assert entries <= queues.COMPACT_AFTER + 4 * 50  # without sweeps: 50 contacts x 2 groups x ~400 re-filings
