@@ -28,6 +28,7 @@ from services.router.adapters.routing_metrics import RoutingMetrics
 from services.router.domain import (
     AgentSpec,
     CommandRejected,
+    ContactAssigned,
     DomainEvent,
     OfferAccepted,
     OfferMade,
@@ -321,7 +322,8 @@ class Switchboard:
         session = self._sessions.get(agent_id)
         if session is not None:
             message.traceparent = current_traceparent()
-            session.send(message, after=futures)
+            # Only work handed over must be durable first; an offer lost in a crash is simply made again.
+            session.send(message, after=futures if isinstance(event, ContactAssigned) else ())
 
     @contextmanager
     def _in_trace_of(self, record: ContactRecord | None) -> Iterator[None]:
