@@ -14,22 +14,11 @@ channel fills up or frees, which moves the agent in or out of that channel's few
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 
-from services.router.domain.eligibility import ANY_LANGUAGE
+from services.router.domain.facets import ANY_LANGUAGE, MAX_PROFICIENCY, skill_facet
 from services.router.domain.model import Agent, AgentSpec, Presence
 
 _NOTHING: frozenset[str] = frozenset()
-# Skill names and language tags share the key space of the ready buckets; the prefix keeps them apart.
-SKILL_PREFIX = "skill:"
-# Proficiency levels run 1..5 (agent.proto); higher levels are filed as 5.
-MAX_PROFICIENCY = 5
-
-
-@lru_cache(maxsize=1 << 16)
-def skill_facet(language: str, skill: str, level: int) -> str:
-    """The facet of agents speaking `language` (or any, with ANY_LANGUAGE) who have `skill` at `level`."""
-    return f"{language}|{SKILL_PREFIX}{skill}|{level}"
 
 
 def _facets(spec: AgentSpec) -> list[tuple[str, str]]:
@@ -136,8 +125,7 @@ class AgentIndex:
         return len(self._ready.get(channel, {}).get((group, ANY_LANGUAGE), ()))
 
     def ready_buckets(self, groups: Iterable[str], channel: str, facets: Iterable[str]) -> list[dict[str, Agent]]:
-        """Non-empty buckets of ready agents for these groups, channel and languages (or SKILL_PREFIX + skill).
-        Buckets of several groups or languages may overlap."""
+        """Non-empty buckets of ready agents for these groups, channel and facets (buckets may overlap)."""
         ready = self._ready.get(channel)
         if ready is None:
             return []

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass
 
+from services.router.domain.facets import ANY_LANGUAGE, level_facets
 from services.router.domain.model import Agent, Contact, Presence
 from services.router.domain.policy import RelaxationStep
 
 UNDETERMINED_LANGUAGE = "und"
-# Key under which every agent is filed whatever its languages (must match AgentIndex's).
-ANY_LANGUAGE = "*"
 BASE_STEP = "base"
 
 
@@ -27,6 +26,9 @@ class Eligibility:
     # The contact's own set of agents who declined it, shared (not copied) so it stays current.
     declined_by: Set[str]
     step_name: str
+    # Ready-index facets to search: the contact's languages, and per required skill the facets per level.
+    languages_to_match: tuple[str, ...]
+    skill_levels: tuple[tuple[tuple[str, ...], ...], ...]
 
     def language_ok(self, agent_languages: frozenset[str]) -> bool:
         return not self.language or self.language in agent_languages
@@ -54,12 +56,6 @@ class Eligibility:
         if spec.agent_id in self.declined_by:
             return "declined"
         return None
-
-    def languages_to_match(self) -> tuple[str, ...]:
-        """Ready-index language keys an agent must be filed under (any language when undetermined)."""
-        if not self.language:
-            return (ANY_LANGUAGE,)
-        return (self.language, *sorted(self.fallback_languages - {self.language}))
 
     def needs_translation(self, agent: Agent) -> bool:
         return not self.language_ok(agent.spec.languages)
@@ -94,13 +90,18 @@ def step_profiles(steps: tuple[RelaxationStep, ...]) -> tuple[StepProfile, ...]:
 def eligibility_for(contact: Contact, profile: StepProfile) -> Eligibility:
     """Requirements of `contact` under the relaxation `profile` of its current step."""
     lower_by = profile.lower_by
-    language = contact.request.language
+    language = "" if contact.request.language == UNDETERMINED_LANGUAGE else contact.request.language
+    skills = tuple(sorted((skill, max(1, level - lower_by)) for skill, level in contact.required_skills.items()))
+    # The contact's language first, then what the step allows instead; any language when undetermined.
+    languages = (language, *sorted(profile.fallback_languages - {language})) if language else (ANY_LANGUAGE,)
     return Eligibility(
         channel=contact.request.channel,
-        skills=tuple(sorted((skill, max(1, level - lower_by)) for skill, level in contact.required_skills.items())),
-        language="" if language == UNDETERMINED_LANGUAGE else language,
+        skills=skills,
+        language=language,
         fallback_languages=profile.fallback_languages,
         groups=profile.extra_groups | {contact.queue} if profile.extra_groups else frozenset((contact.queue,)),
         declined_by=contact.declined_by,
         step_name=profile.name,
+        languages_to_match=languages,
+        skill_levels=tuple(level_facets(languages, skill, minimum) for skill, minimum in skills),
     )

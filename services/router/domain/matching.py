@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from services.router.domain.agent_index import MAX_PROFICIENCY, AgentIndex, skill_facet
+from services.router.domain.agent_index import AgentIndex
 from services.router.domain.eligibility import BASE_STEP, Eligibility
 from services.router.domain.events import Decision
 from services.router.domain.model import Agent
@@ -155,21 +155,14 @@ def best_ready_agent(
         "offline": members - available,
         "capacity": available - ready,
     }
-    languages = eligibility.languages_to_match()
-    by_language = index.ready_buckets(groups, channel, languages)
+    by_language = index.ready_buckets(groups, channel, eligibility.languages_to_match)
     speakers = sum(len(bucket) for bucket in by_language)
     filtered["language"] = ready - speakers
     if not eligibility.skills:
         return choose_agent(_union(by_language), eligibility, scoring, preferred_agent, now, total_agents, filtered)
     # Speakers of the language with the contact's rarest required skill at or above its minimum, per level.
     by_level = min(
-        (
-            [
-                index.ready_buckets(groups, channel, [skill_facet(language, skill, level) for language in languages])
-                for level in range(MAX_PROFICIENCY, minimum - 1, -1)
-            ]
-            for skill, minimum in eligibility.skills
-        ),
+        ([index.ready_buckets(groups, channel, facets) for facets in levels] for levels in eligibility.skill_levels),
         key=lambda levels: sum(len(bucket) for buckets in levels for bucket in buckets),
     )
     filtered["skill"] = speakers - sum(len(bucket) for buckets in by_level for bucket in buckets)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator
 
-from services.router.domain.eligibility import ANY_LANGUAGE, Eligibility
+from services.router.domain.eligibility import Eligibility
+from services.router.domain.facets import ANY_LANGUAGE
 from services.router.domain.model import Agent, Contact, ContactState
 
 # Filing key of contacts that require no skill: every agent may take them.
@@ -65,7 +66,7 @@ class WaitingRoom:
         channel = eligibility.channel
         buckets = self._buckets
         for group in eligibility.groups:
-            for language in eligibility.languages_to_match():
+            for language in eligibility.languages_to_match:
                 self._pushed += 1
                 key = (group, channel, language)
                 by_skill = buckets.get(key)
