@@ -21,7 +21,7 @@ import httpx
 import pytest
 from support.pii import assert_no_pii, telemetry_texts
 
-from contactrouting.v1 import agent_desk_pb2
+from contactrouting.v1 import agent_desk_pb2, contact_pb2
 from devstack.desk import DeskSession, log_in
 from devstack.ports import free_port
 from devstack.stack import Stack, StackPorts
@@ -78,12 +78,13 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, d
         stack.start()
         agent = _available(log_in(f"127.0.0.1:{stack.ports.router_grpc}", "emma.wilson"))
         try:
+            # Each offer carries the customer's words: the PII really went through every service.
             _send_mail(stack)
-            _handle_next_offer(agent, reply=True)
+            assert "violet umbrella" in _handle_next_offer(agent, reply=True).body_text
             _send_telegram(stack)
-            _handle_next_offer(agent, reply=True)
+            assert "turquoise kettle" in _handle_next_offer(agent, reply=True).body_text
             _send_whatsapp(stack)
-            _handle_next_offer(agent, reply=False)
+            assert "lavender bicycle" in _handle_next_offer(agent, reply=False).body_text
         finally:
             agent.close()
         _wait_for_reply_mail(stack)
@@ -128,7 +129,7 @@ def _available(session: DeskSession) -> DeskSession:
     return session
 
 
-def _handle_next_offer(agent: DeskSession, reply: bool) -> None:
+def _handle_next_offer(agent: DeskSession, reply: bool) -> contact_pb2.ContactEvent:
     offer = agent.next("offer", timeout_s=60)
     trace = offer.traceparent
     agent.send(
@@ -141,6 +142,7 @@ def _handle_next_offer(agent: DeskSession, reply: bool) -> None:
     done = agent_desk_pb2.CompleteContact(contact_id=contact_id, disposition="resolved", wrap_up_summary=WRAP_UP)
     agent.send(agent_desk_pb2.AgentMessage(complete=done, traceparent=trace))
     agent.next("contact_closed")
+    return offer.offer.contact
 
 
 def _send_mail(stack: Stack) -> None:
