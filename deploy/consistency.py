@@ -77,7 +77,7 @@ def check_service(
         if SECRET_NAME.search(name) and var.source != "secret":
             problems.append(manifest.problem(where, f"{name} must come from a Secret, not a {var.source}"))
     for name in sorted(config_refs - set(env)):
-        problems.append(manifest.problem(where, f"the config file references ${{{name}}}, which the pod does not set"))
+        problems.append(manifest.problem(where, f"its config file reads env var {name}, which the pod does not set"))
 
     def value(name: str) -> str | None:
         if name in env:
@@ -191,7 +191,8 @@ def _config_references(
 
 
 def _references(content: str) -> set[str]:
-    """`${NAME}` in the parsed values (comments do not count), as the services expand them."""
+    """Env vars a config file makes the service read: `${NAME}` in any value (the social gateway), and the value of
+    any key ending in `_env` (the email gateway's IMAP `password_env`). Comments do not count."""
     try:
         document = yaml.safe_load(content)
     except yaml.YAMLError:
@@ -204,6 +205,7 @@ def _references(content: str) -> set[str]:
             found.update(ENV_REFERENCE.findall(item))
         elif isinstance(item, dict):
             pending.extend([*item.keys(), *item.values()])
+            found.update(v for k, v in item.items() if str(k).endswith("_env") and isinstance(v, str) and v)
         elif isinstance(item, list):
             pending.extend(item)
     return found

@@ -98,7 +98,7 @@ def test_a_secret_reference_in_the_social_config_without_an_env_var_is_found(man
     manifest = manifest_of("prod")
     env = container(manifest, "social-gateway")["env"]
     env[:] = [item for item in env if item["name"] != "X_CONSUMER_SECRET"]
-    assert any("references ${X_CONSUMER_SECRET}, which the pod does not set" in m for m in messages(manifest))
+    assert any("reads env var X_CONSUMER_SECRET, which the pod does not set" in m for m in messages(manifest))
 
 
 def test_a_service_port_that_points_nowhere_is_found(manifest_of: ManifestOf) -> None:
@@ -173,3 +173,22 @@ def test_a_file_setting_pointing_outside_every_volume_is_found(manifest_of: Mani
     assert any(
         "SMTP_TLS_KEY_FILE=/etc/tls/key.pem is not a file of any mounted volume" in m for m in messages(manifest)
     )
+
+
+def test_an_imap_password_variable_named_by_the_email_config_must_be_set(manifest_of: ManifestOf) -> None:
+    manifest = manifest_of("prod")
+    config = find(manifest, "ConfigMap", "email-gateway-config")["data"]
+    config["email_gateway.yaml"] += (
+        "imap_accounts:\n"
+        "  - {name: helpdesk, host: imap.example.net, username: helpdesk@example.net,\n"
+        "     password_env: HELPDESK_IMAP_PASSWORD, mailbox: support@example.com}\n"
+    )
+    assert any("reads env var HELPDESK_IMAP_PASSWORD, which the pod does not set" in m for m in messages(manifest))
+    env = container(manifest, "email-gateway").setdefault("env", [])
+    env.append(
+        {
+            "name": "HELPDESK_IMAP_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "email-gateway-secrets", "key": "HELPDESK_IMAP_PASSWORD"}},
+        }
+    )
+    assert messages(manifest) == []
