@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PROTO_SRC := $(wildcard proto/contactrouting/v1/*.proto)
 PROTO_OUT := contactrouting/v1/.generated
 
-.PHONY: setup proto run demo test lint format bench clean
+.PHONY: setup proto run demo test test-services lint format bench chaos fuzz clean
 
 setup: $(VENV)/.installed $(PROTO_OUT)
 
@@ -33,7 +33,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contactrouting services devstack
+	$(BIN)/mypy contactrouting services devstack chaos bench fuzz deploy
 	cd proto && ../$(BIN)/buf lint && ../$(BIN)/buf format --diff --exit-code
 
 format: setup
@@ -41,12 +41,27 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 # pytest exits 5 when it collected no test; make treats every non-zero exit as failure.
-test: setup lint
+test: setup lint test-services
 	$(BIN)/pytest -q
+
+# The skills tests also run against a real PostgreSQL when Debian's server is installed; as root (CI) we install it.
+test-services:
+	@if [ ! -d /usr/lib/postgresql ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing PostgreSQL for the skills tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	fi
 
 # QUICK=1 runs every benchmark at about a tenth of the size.
 bench: setup
 	$(PY) -m bench $(if $(QUICK),--quick)
+
+# Crash and fault scenarios on the real stack (QUICK=1: 600 contacts per scenario instead of 10,000).
+chaos: setup
+	$(PY) -m chaos $(if $(QUICK),--quick)
+
+# Bad-input campaigns: at least 100,000 cases per target.
+fuzz: setup
+	$(PY) -m fuzz
 
 clean:
 	rm -rf $(VENV) contactrouting/v1 var .pytest_cache .mypy_cache .ruff_cache

@@ -109,13 +109,15 @@ class Stack:
         progress: Progress = lambda _: None,
         extra_env: dict[str, str] | None = None,
         service_env_overrides: dict[str, dict[str, str]] | None = None,
+        advertised_broker_port: int | None = None,
     ) -> None:
         self.var_dir = var_dir.resolve()
         self.ports = ports
         self.progress = progress
         self.broker: EmbeddedBroker | None = None
         if kafka_bootstrap is None:
-            self.broker = EmbeddedBroker(ports.broker, self.var_dir / "logs" / "broker.log")
+            # An advertised port other than the broker's own puts a TcpProxy between clients and the broker.
+            self.broker = EmbeddedBroker(ports.broker, self.var_dir / "logs" / "broker.log", advertised_broker_port)
             kafka_bootstrap = self.broker.bootstrap_servers
         self.kafka_bootstrap = kafka_bootstrap
         self.extra_env = extra_env or {}
