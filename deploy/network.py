@@ -11,6 +11,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from deploy.manifest import Manifest, Problem, pod_labels
 from deploy.render import KubeObject
 
@@ -152,6 +154,7 @@ def required_flows(model: NetworkModel) -> list[tuple[Endpoint, Endpoint, int, b
         (internet, model.pod("social-gateway"), 8080, True),
         (model.pod("social-gateway"), internet, 443, True),
         (model.pod("email-gateway"), internet, _relay_port(manifest), True),
+        *((model.pod("email-gateway"), internet, port, True) for port in sorted(_imap_ports(manifest))),
         # What must stay closed: operators' admin API from outside, services calling each other, stray egress.
         (internet, model.pod("skills"), 50052, False),
         (internet, kafka, 9092, False),
@@ -173,6 +176,20 @@ def required_flows(model: NetworkModel) -> list[tuple[Endpoint, Endpoint, int, b
         if manifest.workload("jaeger") is not None:
             flows += [(collector, model.pod("jaeger"), 4317, True), (internet, model.pod("jaeger"), 4317, False)]
     return flows
+
+
+def _imap_ports(manifest: Manifest) -> set[int]:
+    """The IMAP servers' ports named in the email gateway's mounted config (993 when not given)."""
+    workload = manifest.workload("email-gateway")
+    assert workload is not None
+    spec = workload["spec"]["template"]["spec"]
+    ports: set[int] = set()
+    for path, content in manifest.mounted_files(spec, spec["containers"][0]).items():
+        if path.endswith(".yaml") and content:
+            document = yaml.safe_load(content) or {}
+            accounts = document.get("imap_accounts") if isinstance(document, dict) else None
+            ports.update(int(account.get("port", 993)) for account in accounts or [])
+    return ports
 
 
 def _relay_port(manifest: Manifest) -> int:

@@ -75,3 +75,15 @@ def test_the_relay_port_the_email_gateway_uses_must_be_open(manifest_of: Manifes
 )
 def test_label_selectors_follow_kubernetes_semantics(selector: dict, labels: dict, expected: bool) -> None:
     assert selects(selector, labels) is expected
+
+
+def test_an_imap_server_on_a_port_the_policy_does_not_open_is_found(manifest_of: ManifestOf) -> None:
+    manifest = manifest_of("prod")
+    find(manifest, "ConfigMap", "email-gateway-config")["data"]["email_gateway.yaml"] += (
+        "imap_accounts:\n"
+        "  - {name: legacy, host: imap.example.net, port: 143, tls: false, username: u,\n"
+        "     password_env: LEGACY_IMAP_PASSWORD, mailbox: support@example.com}\n"
+    )
+    assert messages(manifest) == [
+        "[prod] NetworkPolicy: email-gateway -> internet:143 is blocked but the platform needs it"
+    ]
