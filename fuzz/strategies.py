@@ -64,6 +64,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def mutated_json(draw: st.DrawFn, documents: list[Any]) -> Any:
     """A known-good document with one to three nodes replaced by arbitrary JSON, deleted, or duplicated."""
     document = copy.deepcopy(draw(st.sampled_from(documents)))
+    duplicated = False  # once per document: nested duplications would grow it to megabytes
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(_paths(document)))
         if not path:
@@ -75,8 +76,9 @@ def mutated_json(draw: st.DrawFn, documents: list[Any]) -> Any:
         action = draw(st.sampled_from(["replace", "delete", "duplicate"]))
         if action == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
-        elif action == "duplicate" and isinstance(parent, list):
+        elif action == "duplicate" and isinstance(parent, list) and not duplicated:
             parent.extend([copy.deepcopy(parent[path[-1]])] * draw(st.integers(1, 50)))
+            duplicated = True
         else:
             parent[path[-1]] = draw(json_values)
     return document
