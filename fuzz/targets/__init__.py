@@ -13,4 +13,5 @@ FACTORIES: dict[str, Callable[[], Target]] = {
     "routing_policy": routing_policy.target,
     "grpc_skills_admin": grpc_services.skills_admin_target,
     "grpc_agent_desk": grpc_services.agent_desk_target,
+    "grpc_routing_admin": grpc_services.routing_admin_target,
 }

@@ -138,11 +138,20 @@ def _decode_unary(raw: bytes) -> tuple[str, str, bytes]:
 
 
 def skills_admin_target() -> Target:
-    service = _Service("skills", _SKILLS.full_name)
+    return _unary_target("grpc_skills_admin", _Service("skills", _SKILLS.full_name), _SKILLS)
+
+
+def routing_admin_target() -> Target:
+    service = _Service("router", _DESK.full_name)
+    return _unary_target("grpc_routing_admin", service, agent_desk_pb2.DESCRIPTOR.services_by_name["RoutingAdmin"])
+
+
+def _unary_target(name: str, service: _Service, descriptor: Any) -> Target:
+    """Every unary method of the gRPC service, with random or undecodable requests and good, weak or bad tokens."""
     words = _demo_words()
     requests = {
         method.name: messages(method.input_type, words).map(lambda message: message.SerializeToString())
-        for method in _SKILLS.methods
+        for method in descriptor.methods
     }
     tokens = st.sampled_from([_ADMIN_TOKEN, _ADMIN_TOKEN, _READ_TOKEN, "", "wrong", "demo-admin-token extra"])
 
@@ -155,11 +164,11 @@ def skills_admin_target() -> Target:
     def run_case(case: tuple[str, str, bytes]) -> Verdict:
         method, token, payload = case
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        path = f"/{_SKILLS.full_name}/{method}"
+        path = f"/{descriptor.full_name}/{method}"
         return service.verdict_of(method, lambda: service.call_unary(path, payload, metadata))
 
     return Target(
-        "grpc_skills_admin",
+        name,
         cases(),
         run_case,
         encode=_encode_unary,

@@ -15,7 +15,7 @@ from fuzz.report import summary_table
 from fuzz.targets import FACTORIES
 
 QUICK_CASES = 300
-_GRPC = {"grpc_skills_admin", "grpc_agent_desk"}
+_GRPC = {"grpc_skills_admin", "grpc_agent_desk", "grpc_routing_admin"}
 
 
 @dataclass(frozen=True)
