@@ -148,6 +148,8 @@ class ProtoConsumer:
         }
         options.update(overrides)
         self._consumer = KafkaConsumer(**options)
+        self._joins_group = subscribe and group_id is not None
+        self._join_timeout_s = (settings.kafka_session_timeout_ms + 2000) / 1000
         if subscribe:
             self._consumer.subscribe(list(self._message_types))
 
@@ -208,7 +210,22 @@ class ProtoConsumer:
             self._consumer.commit(offsets=dict(offsets))
 
     def close(self) -> None:
+        if self._joins_group:
+            self._finish_group_join()
         self._consumer.close()
+
+    def _finish_group_join(self) -> None:
+        """Never leave a consumer group in the middle of joining it.
+
+        A member that closes mid-join is never removed by tansu, and every later member of the group then waits
+        for it forever. Records fetched here are not committed, so whoever gets the partitions reads them again.
+        """
+        deadline = time.monotonic() + self._join_timeout_s
+        try:
+            while not self._consumer.assignment() and time.monotonic() < deadline:
+                self._consumer.poll(timeout_ms=200)
+        except KafkaError as error:
+            log.warning("kafka_group_join_unfinished", error=type(error).__name__)
 
     def _decode(self, record: Any) -> ConsumedRecord:
         message_type = self._message_types[record.topic]

@@ -156,3 +156,21 @@ def test_a_group_consumer_rides_out_an_outage_and_reads_what_came_after(tmp_path
         producer.close(timeout_s=1)
         proxy.stop()
         broker.stop()
+
+
+def test_a_member_closed_mid_join_does_not_stall_the_group(kafka_bootstrap: str) -> None:
+    """tansu never evicts a member that left while joining; closing finishes the join first."""
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    ensure_topics(kafka_bootstrap, partitions=1, replication_factor=1)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    first = ProtoConsumer(settings, {CONTACTS_INBOUND: contact_pb2.ContactEvent}, client_id="t1", group_id=group)
+    first.poll(timeout_ms=100)
+    first.close()
+    second = ProtoConsumer(settings, {CONTACTS_INBOUND: contact_pb2.ContactEvent}, client_id="t2", group_id=group)
+    try:
+        deadline = time.monotonic() + 30
+        while not second.raw_consumer.assignment() and time.monotonic() < deadline:
+            second.poll(timeout_ms=200)
+        assert second.raw_consumer.assignment(), "the group never assigned partitions to the next member"
+    finally:
+        second.close()
