@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PROTO_SRC := $(wildcard proto/contactrouting/v1/*.proto)
 PROTO_OUT := contactrouting/v1/.generated
 
-.PHONY: setup proto run demo test test-services lint format bench chaos fuzz clean
+.PHONY: setup proto run demo test test-services lint format bench chaos fuzz deploy-check clean
 
 setup: $(VENV)/.installed $(PROTO_OUT)
 
@@ -54,6 +54,11 @@ test-services:
 # QUICK=1 runs every benchmark at about a tenth of the size.
 bench: setup
 	$(PY) -m bench $(if $(QUICK),--quick)
+
+# Renders every overlay and validates it offline (schemas, security posture, consistency with the services' settings);
+# the same checks run inside `make test` through tests/deploy.
+deploy-check: setup
+	$(PY) -m deploy.validate
 
 # Crash and fault scenarios on the real stack (QUICK=1: 600 contacts per scenario instead of 10,000).
 chaos: setup
