@@ -20,7 +20,7 @@ from services.router.adapters.agent_authentication import AgentAuthenticator
 from services.router.adapters.agent_profile_table import AgentProfileTable
 from services.router.adapters.contact_intake import ContactIntake
 from services.router.adapters.kafka_publisher import RouterPublisher
-from services.router.adapters.recovery import replay, restore
+from services.router.adapters.recovery import RoutingEventsReader, restore
 from services.router.adapters.routing_clock import PolicyWatch, RoutingClock
 from services.router.adapters.switchboard import Switchboard
 from services.router.domain import RoutingEngine, load_policy
@@ -66,6 +66,7 @@ class Router:
         self.switchboard = Switchboard(engine, self.publisher)
         self.profiles = AgentProfileTable(settings, self.switchboard)
         self.intake = ContactIntake(settings, self.switchboard, self.publisher)
+        self.routing_events = RoutingEventsReader(settings)
         self.clock = RoutingClock(
             self.switchboard,
             settings.router_tick_interval_s,
@@ -97,9 +98,15 @@ class Router:
         if not self.profiles.catch_up(stop, timeout_s):
             log.error("agent_profiles_not_loaded", timeout_s=timeout_s)
             return False
-        restore(self.switchboard, replay(self.settings, stop, timeout_s))
+        try:
+            restore(self.switchboard, self.routing_events.replay(stop, timeout_s))
+        except TimeoutError:
+            log.exception("routing_state_not_recovered")
+            self.routing_events.close()
+            return False
         self.publisher.flush(timeout_s)
         self._spawn("agent-profiles", self.profiles.follow)
+        self._spawn("routing-events", lambda halt: self.routing_events.follow(self.switchboard, halt))
         self._spawn("contact-intake", self.intake.run)
         self._spawn("routing-clock", self.clock.run)
         self.switchboard.metrics.install()

@@ -37,23 +37,41 @@ class RecoverySummary:
     closed: int
 
 
-def replay(settings: ServiceSettings, halt: threading.Event, timeout_s: float) -> dict[str, _Replayed]:
-    """Every contact of routing.events with its history folded in, in log order."""
-    consumer = ProtoConsumer(
-        settings, {ROUTING_EVENTS: routing_pb2.RoutingEvent}, client_id="router-recovery", subscribe=False
-    )
-    contacts: dict[str, _Replayed] = {}
-    deadline = time.monotonic() + timeout_s
-    try:
-        end_offsets = consumer.assign_from_beginning()
-        while not _caught_up(consumer, end_offsets):
+class RoutingEventsReader:
+    """routing.events from the beginning: replayed once at start-up, then followed for the events other services
+    write there (a gateway's REPLY_SENT or DELIVERY_FAILED), so ExplainContact tells a contact's whole story."""
+
+    FOREIGN_TYPES = frozenset({RET.ROUTING_EVENT_TYPE_REPLY_SENT, RET.ROUTING_EVENT_TYPE_DELIVERY_FAILED})
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._consumer = ProtoConsumer(
+            settings, {ROUTING_EVENTS: routing_pb2.RoutingEvent}, client_id="router-routing-events", subscribe=False
+        )
+
+    def replay(self, halt: threading.Event, timeout_s: float) -> dict[str, _Replayed]:
+        """Every contact of the topic with its history folded in, in log order; the reader stays at the end."""
+        contacts: dict[str, _Replayed] = {}
+        deadline = time.monotonic() + timeout_s
+        end_offsets = self._consumer.assign_from_beginning()
+        while not _caught_up(self._consumer, end_offsets):
             if halt.is_set() or time.monotonic() > deadline:
                 raise TimeoutError(f"{ROUTING_EVENTS} not replayed within {timeout_s:.0f}s")
-            for consumed in consumer.poll(timeout_ms=200):
+            for consumed in self._consumer.poll(timeout_ms=200):
                 _fold(contacts, consumed)
-    finally:
-        consumer.close()
-    return contacts
+        return contacts
+
+    def follow(self, switchboard: Switchboard, halt: threading.Event) -> None:
+        try:
+            while not halt.is_set():
+                for consumed in self._consumer.poll(timeout_ms=500):
+                    event = consumed.message
+                    if isinstance(event, routing_pb2.RoutingEvent) and event.type in self.FOREIGN_TYPES:
+                        switchboard.record_external(event)
+        finally:
+            self._consumer.close()
+
+    def close(self) -> None:
+        self._consumer.close()
 
 
 def restore(switchboard: Switchboard, contacts: dict[str, _Replayed]) -> RecoverySummary:

@@ -223,6 +223,11 @@ class Switchboard:
         with self._lock:
             return self._book.get(contact_id), self._engine.position(contact_id, self._clock())
 
+    def record_external(self, event: routing_pb2.RoutingEvent) -> None:
+        """A routing event another service wrote about one of our contacts (e.g. the gateway's REPLY_SENT)."""
+        with self._lock:
+            self._book.record(event)
+
     # --- start-up and shut-down --------------------------------------------------------------------------------
     @property
     def book(self) -> ContactBook:

@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 import grpc
 import pytest
 
-from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc
+from contactrouting.topics import ROUTING_EVENTS
+from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc, routing_pb2
 
 from .harness import Desk, Kafka, RouterUnderTest, contact_event, logged_in, unique
 
 pytestmark = pytest.mark.integration
+RET = routing_pb2.RoutingEventType
 
 POLICY_WITH_VIP = """
 default_queue: general
@@ -85,6 +87,14 @@ def test_an_assigned_contact_is_explained_with_its_decisions(
     assert [e.agent_id for e in history][1:] == [desk.agent_id] * 3
     assert history[1].decision.chosen_agent_id == desk.agent_id
     assert history[1].decision.summary
+
+    # The email gateway reports the reply it sent on routing.events; the explanation includes it.
+    sent = routing_pb2.RoutingEvent(
+        event_id=unique("event"), contact_id=event.contact_id, type=RET.ROUTING_EVENT_TYPE_REPLY_SENT
+    )
+    kafka.producer.publish_and_wait(ROUTING_EVENTS, event.contact_id, sent)
+    wait_for(lambda: explain(admin, event.contact_id).history[-1].type == RET.ROUTING_EVENT_TYPE_REPLY_SENT)
+    assert explain(admin, event.contact_id).state == "assigned"
 
 
 def test_unknown_contacts_and_queues(admin: agent_desk_pb2_grpc.RoutingAdminStub) -> None:
