@@ -5,6 +5,7 @@ from __future__ import annotations
 from contactrouting.config import load_settings
 from contactrouting.lifecycle import install_stop_signal
 from contactrouting.logs import configure_logging
+from contactrouting.metrics import setup_metrics
 from contactrouting.tracing import setup_tracing
 from services.email_gateway.app import EmailGateway
 from services.email_gateway.config import EmailGatewaySettings
@@ -14,6 +15,7 @@ def main() -> None:
     settings = load_settings(EmailGatewaySettings)
     configure_logging("email_gateway", settings)
     provider = setup_tracing("email_gateway", settings)
+    metrics_endpoint = setup_metrics("email_gateway", settings)
     stop = install_stop_signal()
     gateway = EmailGateway(settings)
     gateway.start()
@@ -21,6 +23,7 @@ def main() -> None:
         stop.wait()
     finally:
         gateway.stop()
+        metrics_endpoint.shutdown()
         provider.shutdown()
 
 

@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from contactrouting.language import detect_language
+from contactrouting.metrics import CONTACTS_RECEIVED, DEAD_LETTERS
 from contactrouting.v1 import contact_pb2, routing_pb2
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher, PublishFailed
 from services.email_gateway.adapters.sqlite_threads import ThreadStore
@@ -52,6 +53,8 @@ class IntakeResult:
     outcome: Outcome
     detail: str = ""
     contact_id: str = ""
+    # A bounded token for metrics (e.g. "unparseable"); `detail` is free text for the sender.
+    code: str = ""
 
 
 class MailIntake:
@@ -76,15 +79,17 @@ class MailIntake:
             span.set_attribute("email.size_bytes", len(raw))
             mailbox = next((m for m in map(self._directory.get, recipients) if m is not None), None)
             if mailbox is None:
-                return self._dead_letter(raw, "no configured mailbox among the recipients", "", span)
+                return self._dead_letter(raw, "no_mailbox", "no configured mailbox among the recipients", "", span)
             span.set_attribute("email.mailbox", mailbox.address)
             try:
                 mail = parse_mail(raw)
             except UnparseableMail as error:
-                return self._dead_letter(raw, str(error), mailbox.address, span)
+                return self._dead_letter(raw, "unparseable", str(error), mailbox.address, span)
             except Exception as error:  # the service never crashes on input, whatever the parser meets
                 log.exception("mail_parse_crashed", mailbox=mailbox.address)
-                return self._dead_letter(raw, f"cannot parse: {type(error).__name__}", mailbox.address, span)
+                return self._dead_letter(
+                    raw, "parser_crashed", f"cannot parse: {type(error).__name__}", mailbox.address, span
+                )
             key = dedupe_key(mail)
             if (earlier := self._threads.contact_for(key)) is not None:
                 span.set_attribute("email.duplicate", True)
@@ -102,8 +107,9 @@ class MailIntake:
             except PublishFailed as error:
                 span.set_status(Status(StatusCode.ERROR, str(error)))
                 log.warning("contact_publish_failed", mailbox=mailbox.address, error=str(error))
-                return IntakeResult(Outcome.DEFERRED, str(error))
+                return IntakeResult(Outcome.DEFERRED, str(error), code="publish_failed")
             self._threads.record(conversation, key, event.contact_id)
+            CONTACTS_RECEIVED.add(1, {"channel": "email", "language": event.language or "und"})
             if is_new and mailbox.auto_acknowledge and not is_automatic(mail, envelope_sender, self._directory):
                 self._publisher.publish_outbound(self._acknowledgement(event, mailbox, conversation))
             log.info(
@@ -135,7 +141,7 @@ class MailIntake:
         try:
             self._publisher.publish_routing_event(event)
         except PublishFailed as error:
-            return IntakeResult(Outcome.DEFERRED, str(error))
+            return IntakeResult(Outcome.DEFERRED, str(error), code="publish_failed")
         self._threads.record(conversation, key, contact_id)
         log.warning("reply_bounced", contact_id=contact_id, status=failure.status)
         return IntakeResult(Outcome.ACCEPTED, contact_id=contact_id)
@@ -213,18 +219,24 @@ class MailIntake:
             kind=contact_pb2.OUTBOUND_KIND_AUTO_ACKNOWLEDGEMENT,
         )
 
-    def _dead_letter(self, raw: bytes, reason: str, mailbox: str, span: trace.Span) -> IntakeResult:
+    def _dead_letter(self, raw: bytes, code: str, reason: str, mailbox: str, span: trace.Span) -> IntakeResult:
+        """`code` is the bounded reason for metrics; `reason` the readable one on the record and in the reply."""
         span.set_status(Status(StatusCode.ERROR, reason))
         letter = contact_pb2.DeadLetter(
-            source=self._source, reason=reason, raw=raw, received_at=self._now(), details={"mailbox": mailbox}
+            source=self._source,
+            reason=reason,
+            raw=raw,
+            received_at=self._now(),
+            details={"mailbox": mailbox, "code": code},
         )
         try:
             self._publisher.publish_dead_letter(letter)
         except PublishFailed as error:
             log.warning("dead_letter_publish_failed", mailbox=mailbox, error=str(error))
-            return IntakeResult(Outcome.DEFERRED, str(error))
-        log.warning("mail_dead_lettered", mailbox=mailbox, reason=reason, size_bytes=len(raw))
-        return IntakeResult(Outcome.REJECTED, reason)
+            return IntakeResult(Outcome.DEFERRED, str(error), code="publish_failed")
+        DEAD_LETTERS.add(1, {"source": self._source, "reason": code})
+        log.warning("mail_dead_lettered", mailbox=mailbox, reason=reason, code=code, size_bytes=len(raw))
+        return IntakeResult(Outcome.REJECTED, reason, code=code)
 
     def _now(self) -> Timestamp:
         stamp = Timestamp()

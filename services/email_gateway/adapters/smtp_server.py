@@ -14,6 +14,7 @@ import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from contactrouting.metrics import SMTP_REJECTS
 from services.email_gateway.domain.addresses import normalize_address
 from services.email_gateway.domain.mailboxes import MailboxDirectory
 from services.email_gateway.intake import IntakeResult, MailIntake, Outcome
@@ -41,6 +42,7 @@ class InboundHandler:
     ) -> str:
         normalized = normalize_address(address)
         if normalized not in self._directory:
+            SMTP_REJECTS.add(1, {"reason": "unknown_recipient"})
             return "550 5.1.1 No such mailbox here; relaying denied"
         envelope.rcpt_tos.append(normalized)
         return "250 2.1.5 OK"
@@ -56,7 +58,12 @@ class InboundHandler:
             )
         except Exception:
             log.exception("smtp_data_failed")
+            SMTP_REJECTS.add(1, {"reason": "internal_error"})
             return "451 4.3.0 Internal error, please retry later"
+        if result.outcome is Outcome.REJECTED:
+            SMTP_REJECTS.add(1, {"reason": result.code})  # why the mail was dead-lettered, e.g. "unparseable"
+        elif result.outcome is Outcome.DEFERRED:
+            SMTP_REJECTS.add(1, {"reason": "deferred"})
         return _REPLIES[result.outcome](result)
 
 
