@@ -82,6 +82,10 @@ class ConsumerLagLabels(TypedDict):
     partition: str
 
 
+class TopicLabels(TypedDict):
+    topic: str
+
+
 LabelsT = TypeVar("LabelsT", bound=Mapping[str, Any])
 Reading = tuple[float, LabelsT]
 
@@ -213,6 +217,8 @@ class Instruments:
     webhook_signature_failures: Counter[WebhookSignatureLabels]
     smtp_rejects: Counter[ReasonLabels]
     consumer_lag: Gauge[ConsumerLagLabels]
+    outbox_pending: ObservedGauge[TopicLabels]
+    outbox_published: Counter[TopicLabels]
 
 
 def build_instruments(meter: Meter) -> Instruments:
@@ -266,6 +272,12 @@ def build_instruments(meter: Meter) -> Instruments:
         consumer_lag=Gauge[ConsumerLagLabels](
             "kafka.consumer.lag", "{record}", "Records behind the partition's end.", _keys(ConsumerLagLabels)
         ).bind(meter),
+        outbox_pending=ObservedGauge[TopicLabels](
+            "outbox.pending", "{record}", "Committed changes the broker has not acknowledged yet.", _keys(TopicLabels)
+        ).bind(meter),
+        outbox_published=Counter[TopicLabels](
+            "outbox.published", "{record}", "Outbox records acknowledged by the broker.", _keys(TopicLabels)
+        ).bind(meter),
     )
 
 
@@ -285,6 +297,8 @@ AGENT_OCCUPANCY = INSTRUMENTS.agent_occupancy
 WEBHOOK_SIGNATURE_FAILURES = INSTRUMENTS.webhook_signature_failures
 SMTP_REJECTS = INSTRUMENTS.smtp_rejects
 CONSUMER_LAG = INSTRUMENTS.consumer_lag
+OUTBOX_PENDING = INSTRUMENTS.outbox_pending
+OUTBOX_PUBLISHED = INSTRUMENTS.outbox_published
 
 
 @dataclass

@@ -11,6 +11,8 @@ from grpc_health.v1 import health
 
 from contactrouting.grpc_runtime import ServerTls, build_grpc_server
 from contactrouting.kafka_io import ProtoProducer
+from contactrouting.metrics import OUTBOX_PENDING
+from contactrouting.topics import AGENTS_PROFILES
 from services.skills.adapters.agent_store import AgentStore
 from services.skills.adapters.catalog_store import queue_store, skill_store
 from services.skills.adapters.database import create_engine
@@ -47,8 +49,11 @@ def build_service(settings: SkillsSettings) -> SkillsService:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url())
     migrate(engine)
+    store = OutboxStore(engine)
+    # Read at scrape time: one indexed count, so the gauge is right even while another instance holds the lease.
+    OUTBOX_PENDING.observe_with(lambda: [(store.pending(), {"topic": AGENTS_PROFILES})])
     relay = OutboxRelay(
-        OutboxStore(engine),
+        store,
         lambda: ProtoProducer(
             settings,
             client_id="skills-outbox",

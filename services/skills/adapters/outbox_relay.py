@@ -22,6 +22,7 @@ from kafka.producer.future import FutureRecordMetadata
 from opentelemetry import context as otel_context
 
 from contactrouting.kafka_io import ProtoProducer
+from contactrouting.metrics import OUTBOX_PUBLISHED
 from contactrouting.topics import AGENTS_PROFILES
 from contactrouting.tracing import context_from_traceparent
 from contactrouting.v1 import agent_pb2
@@ -146,6 +147,8 @@ class OutboxRelay:
             acked.append(record.id)
         # The acknowledged prefix is durable on the broker: record that even when a later publish failed.
         self._store.mark_sent(acked)
+        if acked:
+            OUTBOX_PUBLISHED.add(len(acked), {"topic": AGENTS_PROFILES})
         if len(acked) < len(records):
             failed = next((f for f in futures if f.is_done and f.failed()), None)
             cause = repr(failed.exception) if failed is not None else "not all records were handed to the producer"

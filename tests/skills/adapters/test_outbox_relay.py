@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.prometheus import labels, samples, scrape
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ProtoProducer
@@ -161,6 +162,45 @@ def test_changes_made_while_the_broker_is_down_arrive_in_order_when_it_returns(
         assert "outbox_publish_failed" in skills.log()
     finally:
         skills.stop()
+
+
+def test_the_scrape_shows_the_outbox_backlog_during_an_outage_and_every_acknowledged_record(
+    own_broker: EmbeddedBroker, own_database_url: str, tmp_path: Path
+) -> None:
+    metrics_port = free_port()
+    env = _outage_env(own_database_url)
+    skills = skills_process(tmp_path, own_broker.bootstrap_servers, METRICS_PORT=str(metrics_port), **env)
+    topic = labels(topic="agents.profiles")
+    skills.start()
+    try:
+        _catalog(skills)
+        before = f"up-{uuid.uuid4().hex[:8]}"
+        skills.stub().CreateAgent(skills_pb2.CreateAgentRequest(agent=_profile(before)), metadata=admin())
+        assert read_profiles(own_broker.bootstrap_servers, {before}, lambda rs: len(rs) >= 1)
+        text = _scrape_until(metrics_port, lambda t: samples(t, "outbox_published_total") == {topic: 1.0})
+        assert samples(text, "outbox_pending") == {topic: 0.0}
+
+        own_broker.stop()
+        expected = _changes_while_down(skills, f"down-{uuid.uuid4().hex[:8]}")
+        time.sleep(1.5)  # let the relay fail against the missing broker at least once
+        text = scrape(metrics_port)
+        assert samples(text, "outbox_pending") == {topic: 6.0}
+        assert samples(text, "outbox_published_total") == {topic: 1.0}
+
+        _restart_empty(own_broker)
+        text = _scrape_until(metrics_port, lambda t: samples(t, "outbox_pending") == {topic: 0.0}, timeout_s=30)
+        assert samples(text, "outbox_published_total") == {topic: 1.0 + sum(map(len, expected.values()))}
+        (target,) = samples(text, "target_info")
+        assert ("service_name", "skills") in target
+    finally:
+        assert skills.stop() == 0, skills.log()
+
+
+def _scrape_until(port: int, done: Callable[[str], bool], timeout_s: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while not done(text := scrape(port)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return text
 
 
 def test_a_relay_killed_mid_publish_loses_nothing(
