@@ -44,11 +44,14 @@ format: setup
 test: setup lint test-services
 	$(BIN)/pytest -q
 
-# The skills tests also run against a real PostgreSQL when Debian's server is installed; as root (CI) we install it.
+# Tests that need Debian packages skip with a reason without them: PostgreSQL (skills on a real server) and tmux
+# (the agent client driven in a terminal). As root (CI) we install them.
 test-services:
-	@if [ ! -d /usr/lib/postgresql ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing PostgreSQL for the skills tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	@if { [ ! -d /usr/lib/postgresql ] || ! command -v tmux >/dev/null; } && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null; then \
+	  echo "installing PostgreSQL and tmux for the tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    postgresql tmux >/dev/null; \
 	fi
 
 # QUICK=1 runs every benchmark at about a tenth of the size.

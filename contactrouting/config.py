@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TypeVar
@@ -56,6 +57,8 @@ class ServiceSettings(BaseSettings):
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+# A rejected value of these is never echoed: it may be a real secret with a typo in it.
+_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|KEY|DATABASE_URL")
 
 
 def load_settings(settings_class: type[SettingsT]) -> SettingsT:
@@ -66,7 +69,9 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
         lines = [f"invalid configuration for {settings_class.__name__}:"]
         for problem in error.errors():
             variable = "_".join(str(part) for part in problem["loc"]).upper()
-            if variable:
+            if variable and _SECRET_NAME.search(variable):
+                lines.append(f"  {variable}: {problem['msg']} (value hidden)")
+            elif variable:
                 lines.append(f"  {variable}: {problem['msg']} (got {problem.get('input')!r})")
             else:
                 lines.append(f"  {problem['msg']}")

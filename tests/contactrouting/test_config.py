@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import Field
 
 from contactrouting.config import ServiceSettings, load_settings
 
@@ -20,3 +21,15 @@ def test_an_invalid_value_exits_with_the_variable_named(
         load_settings(ServiceSettings)
     assert exited.value.code == 2
     assert "KAFKA_SESSION_TIMEOUT_MS" in capsys.readouterr().err
+
+
+def test_a_rejected_secret_is_not_echoed(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    class WithSecret(ServiceSettings):
+        agent_token_secret: str = Field(default="", min_length=16)
+
+    monkeypatch.setenv("AGENT_TOKEN_SECRET", "hunter2-typo")
+    with pytest.raises(SystemExit):
+        load_settings(WithSecret)
+    err = capsys.readouterr().err
+    assert "AGENT_TOKEN_SECRET" in err
+    assert "hunter2-typo" not in err
