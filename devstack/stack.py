@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from devstack.broker import EmbeddedBroker
@@ -27,6 +27,12 @@ class StackPorts:
     email_health: int
     webhook: int
     mail_sink: int
+    # Prometheus scrape ports (METRICS_PORT of each service); 0 turns a service's endpoint off. The defaults let a
+    # state file written before these fields existed still load.
+    router_metrics: int = 0
+    skills_metrics: int = 0
+    email_gateway_metrics: int = 0
+    social_gateway_metrics: int = 0
 
     @classmethod
     def defaults(cls) -> StackPorts:
@@ -38,11 +44,21 @@ class StackPorts:
             email_health=int(os.environ.get("EMAIL_HEALTH_PORT", "8081")),
             webhook=int(os.environ.get("WEBHOOK_PORT", "8080")),
             mail_sink=int(os.environ.get("SMTP_RELAY_PORT", "2526")),
+            router_metrics=int(os.environ.get("ROUTER_METRICS_PORT", "9101")),
+            skills_metrics=int(os.environ.get("SKILLS_METRICS_PORT", "9102")),
+            email_gateway_metrics=int(os.environ.get("EMAIL_GATEWAY_METRICS_PORT", "9103")),
+            social_gateway_metrics=int(os.environ.get("SOCIAL_GATEWAY_METRICS_PORT", "9104")),
         )
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(*(free_port() for _ in range(7)))
+        return cls(*(free_port() for _ in fields(cls)))
+
+    def metrics(self, service: str) -> int:
+        """The scrape port of `service` ("router", "skills", "email_gateway", "social_gateway")."""
+        port = getattr(self, f"{service}_metrics")
+        assert isinstance(port, int)
+        return port
 
 
 @dataclass
@@ -135,6 +151,10 @@ class Stack:
             LOG_FORMAT="json",
             PYTHONUNBUFFERED="1",
         )
+        if self.broker is not None:
+            # tansu holds every fetch for the full max wait, even with data ready (real Kafka answers at once):
+            # a short wait keeps each Kafka hop from costing ~250 ms locally.
+            env.setdefault("KAFKA_FETCH_MAX_WAIT_MS", "20")
         env.update(self.extra_env)
         return env
 
@@ -162,6 +182,8 @@ class Stack:
                 "DEMO_MODE": "true",
             },
         }[name]
+        if name != "mail_sink":
+            specific["METRICS_PORT"] = str(p.metrics(name))
         return {**self.common_env(), **specific, **self.service_env_overrides.get(name, {})}
 
     def _process(self, name: str) -> ServiceProcess:
