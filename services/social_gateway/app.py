@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from kafka.errors import KafkaError
 
 from contactrouting.kafka_io import ProtoConsumer, ProtoProducer
-from contactrouting.language import detect_language
+from contactrouting.language import warm_up
 from contactrouting.topics import CONTACTS_OUTBOUND
 from contactrouting.v1 import contact_pb2
 from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
 from services.social_gateway.adapters.http_api import WebhookFrontDoor, create_http_app
-from services.social_gateway.adapters.kafka_sink import KafkaContactSink, RenewableProducer
+from services.social_gateway.adapters.kafka_sink import KafkaContactSink
 from services.social_gateway.adapters.meta_routes import meta_router
 from services.social_gateway.adapters.platform_client import PlatformClient
 from services.social_gateway.adapters.reply_sender import OUTBOUND_GROUP, ReplySender
@@ -42,7 +42,7 @@ class SocialGateway:
             raise DemoSecretsRefused(f"demo secrets outside DEMO_MODE: {', '.join(demo_secrets)}")
         self._settings = settings
         self._config = config
-        self._producers: RenewableProducer | None = None
+        self._producer: ProtoProducer | None = None
         self._seen: SqliteSeenMessages | None = None
         self._sent: SqliteSeenMessages | None = None
         self._reply_sender: ReplySender | None = None
@@ -51,28 +51,28 @@ class SocialGateway:
 
     def start(self, stop: threading.Event) -> bool:
         """Connect to Kafka (waiting for it if needed), open the HTTP port, start replies; False if stopped first."""
-        producers = self._connect_producer(stop)
-        if producers is None:
+        producer = self._connect_producer(stop)
+        if producer is None:
             return False
-        self._producers = producers
-        # Load the language model now, not on the first webhook: platforms disable slow webhooks.
-        detect_language("warm-up")
-        if not self._serve_http(self._http_app(producers), stop):
+        self._producer = producer
+        # Load every language model now, not on the first webhook: platforms disable slow webhooks.
+        warm_up()
+        if not self._serve_http(self._http_app(producer), stop):
             return False
         if self._config.outbound.enabled:
-            self._reply_sender = self._start_reply_sender(producers, stop)
+            self._reply_sender = self._start_reply_sender(producer, stop)
         assert self._server is not None
         address = self._server.servers[0].sockets[0].getsockname()
         log.info("service_ready", webhook_address=f"{address[0]}:{address[1]}")
         return True
 
-    def _http_app(self, producers: RenewableProducer) -> FastAPI:
+    def _http_app(self, producer: ProtoProducer) -> FastAPI:
         limits = self._config.limits
         self._seen = SqliteSeenMessages(
             self._settings.data_dir / "social_gateway" / "published.sqlite3", limits.dedupe_retention_days * 86400
         )
         intake = WebhookIntake(
-            KafkaContactSink(producers, limits.publish_timeout_s / 2), self._seen, self._config.queue_rules()
+            KafkaContactSink(producer, limits.publish_timeout_s / 2), self._seen, self._config.queue_rules()
         )
         front_door = WebhookFrontDoor(
             WebhookPipeline(intake), RateLimiter(limits.rate_per_s, limits.rate_burst), limits.max_body_bytes
@@ -119,14 +119,14 @@ class SocialGateway:
             self._reply_sender.join(timeout_s=15)  # the stop event ends its loop; it commits what it settled
         if self._sent is not None:
             self._sent.close()
-        if self._producers is not None:
-            self._producers.flush(timeout_s=5)
-            self._producers.close()
+        if self._producer is not None:
+            self._producer.flush(timeout_s=5)
+            self._producer.close()
         if self._seen is not None:
             self._seen.close()
         log.info("service_stopped")
 
-    def _start_reply_sender(self, producers: RenewableProducer, stop: threading.Event) -> ReplySender:
+    def _start_reply_sender(self, producer: ProtoProducer, stop: threading.Event) -> ReplySender:
         limits = self._config.limits
         self._sent = SqliteSeenMessages(
             self._settings.data_dir / "social_gateway" / "sent.sqlite3", limits.dedupe_retention_days * 86400
@@ -139,7 +139,7 @@ class SocialGateway:
         )
         sender = ReplySender(
             consumer,
-            producers,
+            producer,
             PlatformClient(self._config.outbound.request_timeout_s),
             self._config.reply_endpoints(),
             self._sent,
@@ -150,19 +150,16 @@ class SocialGateway:
         sender.start()
         return sender
 
-    def _connect_producer(self, stop: threading.Event) -> RenewableProducer | None:
-        def connect() -> ProtoProducer:
-            # Half the budget may go to reaching an unreachable broker (max_block), half to waiting for the ack:
-            # either way the webhook has its answer, 200 or 503, within publish_timeout_s.
-            return ProtoProducer(
-                self._settings,
-                client_id="social-gateway",
-                max_block_ms=int(self._config.limits.publish_timeout_s * 500),
-            )
-
+    def _connect_producer(self, stop: threading.Event) -> ProtoProducer | None:
         while not stop.is_set():
             try:
-                return RenewableProducer(connect)
+                # Half the budget may go to reaching an unreachable broker (max_block), half to waiting for the ack:
+                # either way the webhook has its answer, 200 or 503, within publish_timeout_s.
+                return ProtoProducer(
+                    self._settings,
+                    client_id="social-gateway",
+                    max_block_ms=int(self._config.limits.publish_timeout_s * 500),
+                )
             except KafkaError as error:
                 log.warning("kafka_unavailable", error=type(error).__name__, retry_in_s=_KAFKA_RETRY_S)
                 stop.wait(_KAFKA_RETRY_S)

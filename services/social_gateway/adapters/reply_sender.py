@@ -17,11 +17,10 @@ from kafka.structs import OffsetAndMetadata
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
-from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer
+from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer
 from contactrouting.topics import ROUTING_EVENTS
 from contactrouting.v1 import contact_pb2, routing_pb2
 from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
-from services.social_gateway.adapters.kafka_sink import RenewableProducer
 from services.social_gateway.adapters.platform_client import PlatformClient
 from services.social_gateway.domain.delivery_policy import RetryPolicy, Verdict
 from services.social_gateway.domain.replies import NotDeliverable, ReplyEndpoints, is_social, reply_request
@@ -36,7 +35,7 @@ class ReplySender:
     def __init__(
         self,
         consumer: ProtoConsumer,
-        producers: RenewableProducer,
+        producer: ProtoProducer,
         client: PlatformClient,
         endpoints: ReplyEndpoints,
         sent: SqliteSeenMessages,
@@ -45,7 +44,7 @@ class ReplySender:
         join_timeout_s: float = 10.0,
     ) -> None:
         self._consumer = consumer
-        self._producers = producers
+        self._producer = producer
         self._client = client
         self._endpoints = endpoints
         self._sent = sent
@@ -176,4 +175,4 @@ class ReplySender:
         )
         event.occurred_at.FromNanoseconds(time.time_ns())
         # Waiting for the ack keeps the commit honest: the offset moves only once the event is stored.
-        self._producers.current.publish_and_wait(ROUTING_EVENTS, outbound.contact_id, event)
+        self._producer.publish_and_wait(ROUTING_EVENTS, outbound.contact_id, event)
