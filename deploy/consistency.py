@@ -37,15 +37,6 @@ SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|API_KEY)$"
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
-def notes() -> list[str]:
-    """What the manifests prepare for but the services do not do yet: reported, not failed."""
-    return [
-        f"{contract.workload}: METRICS_PORT is set, but {contract.module} does not serve /metrics yet"
-        for contract in CONTRACTS
-        if not serves_metrics(contract)
-    ]
-
-
 def check_services(manifest: Manifest, strict: bool = True) -> list[Problem]:
     """All services of the contract; with strict, a service without a settings class is itself a problem."""
     problems: list[Problem] = []
@@ -133,6 +124,8 @@ def _scrape_annotations(workload: dict[str, Any], contract: ServiceContract, val
     """Prometheus scrapes every pod of the platform on METRICS_PORT."""
     annotations = workload["spec"]["template"]["metadata"].get("annotations") or {}
     scraped = annotations.get("prometheus.io/scrape") == "true"
+    if not serves_metrics(contract):
+        yield f"declares METRICS_PORT, but {contract.module} never calls setup_metrics: nothing serves /metrics"
     if not scraped:
         yield 'its pods lack prometheus.io/scrape: "true"'
     if scraped and annotations.get("prometheus.io/port") != str(value(METRICS_PORT_ENV)):

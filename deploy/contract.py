@@ -119,8 +119,7 @@ def serves_metrics(contract: ServiceContract, services_dir: Path = SERVICES_DIR)
 
 
 def port_env(contract: ServiceContract) -> dict[str, str]:
-    """Container port name -> setting. METRICS_PORT is part of every service's contract, so every pod declares
-    it; `serves_metrics` tells which services already listen there."""
+    """Container port name -> setting; METRICS_PORT is part of every service's contract."""
     return {**contract.port_env, METRICS_PORT_NAME: METRICS_PORT_ENV}
 
 

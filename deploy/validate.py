@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from deploy.consistency import check_services, notes
+from deploy.consistency import check_services
 from deploy.manifest import Manifest, Problem
 from deploy.network import check_network
 from deploy.posture import check_posture
@@ -67,8 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {check:<9} {'ok' if not problems else f'{len(problems)} problem(s)'}")
             for problem in problems:
                 print(f"    {problem}")
-    for note in notes():
-        print(f"note: {note}")
     dockerfile = lint_dockerfile()
     failures += len(dockerfile)
     print(f"Dockerfile: {'ok' if not dockerfile else f'{len(dockerfile)} problem(s)'}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import deploy.consistency
-from deploy.consistency import check_services, notes
+from deploy.consistency import check_services
 from deploy.contract import CONTRACTS, ServiceContract, serves_metrics, settings_class
 from deploy.manifest import Manifest
 from deploy.render import OVERLAYS
@@ -121,16 +121,22 @@ def test_a_startup_probe_shorter_than_the_routers_own_startup_timeout_is_found(m
     assert any("startupProbe gives up after 60s, before ROUTER_STARTUP_TIMEOUT_S=120s" in m for m in messages(manifest))
 
 
-def test_a_service_that_does_not_serve_metrics_yet_is_a_note_not_a_failure(
+def test_a_service_that_stops_serving_metrics_is_found(
     manifest_of: ManifestOf, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # METRICS_PORT belongs to every service's contract; a service that has not wired it yet is reported only.
+    # As if the skills service dropped its setup_metrics call while its pod still declares and annotates the port.
     def only_others(contract: ServiceContract, *_: object) -> bool:
         return contract.workload != "skills"
 
     monkeypatch.setattr(deploy.consistency, "serves_metrics", only_others)
-    assert notes() == ["skills: METRICS_PORT is set, but services.skills does not serve /metrics yet"]
-    assert messages(manifest_of("dev")) == []
+    assert messages(manifest_of("dev")) == [
+        "[dev] Deployment/skills: declares METRICS_PORT, but services.skills never calls setup_metrics: "
+        "nothing serves /metrics"
+    ]
+
+
+def test_every_service_serves_metrics() -> None:
+    assert [contract.workload for contract in CONTRACTS if not serves_metrics(contract)] == []
 
 
 def test_a_pod_without_its_metrics_port_and_scrape_annotation_is_found(manifest_of: ManifestOf) -> None:

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from contactrouting.topics import ensure_topics
-from deploy.contract import CONTRACTS, METRICS_PORT_ENV, ServiceContract, port_env, serves_metrics
+from deploy.contract import CONTRACTS, METRICS_PORT_ENV, ServiceContract, port_env
 from deploy.manifest import Manifest
 from devstack.ports import free_port, wait_for_port
 from devstack.readiness import wait_for_grpc_health, wait_for_http_ok
@@ -157,10 +157,10 @@ def test_the_pod_starts_and_passes_its_probes(pods: tuple[str, dict[str, Pod]], 
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.readiness_path}", READY_TIMEOUT_S)
             wait_for_http_ok(f"http://127.0.0.1:{port}{probe.liveness_path}", 5.0)
         for name, other in pod.ports.items():
-            if name != METRICS_PORT_ENV:
-                wait_for_port(other, 5.0)
-            elif serves_metrics(contract):
+            if name == METRICS_PORT_ENV:
                 wait_for_http_ok(f"http://127.0.0.1:{other}/metrics", 5.0)
+            else:
+                wait_for_port(other, 5.0)
     except TimeoutError as error:
         log = pod.log.read_text(errors="replace")[-3000:]
         pytest.fail(f"{contract.workload} ({overlay}) did not pass its probes: {error}\n{log}")
