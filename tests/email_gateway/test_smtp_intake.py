@@ -10,6 +10,7 @@ import uuid
 from email.message import EmailMessage
 
 import pytest
+from support.prometheus import labels, samples, scrape
 
 from contactrouting.kafka_io import ConsumedRecord
 from contactrouting.topics import CONTACTS_DEADLETTER, ensure_topics
@@ -172,7 +173,10 @@ def test_mail_is_deferred_with_451_while_kafka_is_down_and_accepted_after(
     proxy = TcpProxy(proxy_port, broker.port)
     proxy.start()
     ensure_topics(broker.bootstrap_servers, partitions=1, replication_factor=1)
-    gateway = start_gateway(var_dir, broker.bootstrap_servers, EMAIL_PUBLISH_TIMEOUT_S="2")
+    metrics_port = free_port()
+    gateway = start_gateway(
+        var_dir, broker.bootstrap_servers, EMAIL_PUBLISH_TIMEOUT_S="2", METRICS_PORT=str(metrics_port)
+    )
     try:
         proxy.cut()
         mail = EmailMessage()
@@ -183,6 +187,7 @@ def test_mail_is_deferred_with_451_while_kafka_is_down_and_accepted_after(
         with pytest.raises(smtplib.SMTPDataError) as deferred:
             send(gateway, mail)
         assert deferred.value.smtp_code == 451
+        deferrals = 1
 
         proxy.restore()
         deadline = time.monotonic() + 30
@@ -192,7 +197,11 @@ def test_mail_is_deferred_with_451_while_kafka_is_down_and_accepted_after(
                 break
             except smtplib.SMTPDataError as error:
                 assert error.smtp_code == 451 and time.monotonic() < deadline
+                deferrals += 1
                 time.sleep(0.5)
+        text = scrape(metrics_port)
+        assert samples(text, "smtp_rejects_total") == {labels(reason="deferred"): deferrals}
+        assert samples(text, "contacts_received_total") == {labels(channel="email", language="en"): 1.0}
         [record] = contacts_with_subject(gateway, "Kafka is down")  # exactly one: the deferred try was dropped
         assert isinstance(record.message, contact_pb2.ContactEvent)
         assert record.message.body_text == mail.get_content().strip()
