@@ -82,6 +82,7 @@ class Tally:
     elapsed_s: float = 0.0
     saved: list[Path] = field(default_factory=list)
     started_at: float = field(default_factory=time.perf_counter)
+    saved_per_kind: Counter[str] = field(default_factory=Counter)
 
     @property
     def failed(self) -> bool:
@@ -139,7 +140,7 @@ def run_campaign(target: Target, cases: int, crash_dir: Path, progress: Progress
         except Exception as error:  # anything undocumented is the finding this campaign exists for
             verdict = None
             tally.crashes[_crash_signature(error)] += 1
-            _save(target, tally, crash_dir, case, "crash", traceback.format_exc())
+            _save(target, tally, crash_dir, case, "crash", traceback.format_exc(), _crash_signature(error))
         took = time.perf_counter() - started
         tally.slowest_s = max(tally.slowest_s, took)
         if verdict is not None and took > target.hang_after_s:
@@ -186,13 +187,17 @@ def _crash_signature(error: BaseException) -> str:
     return f"{type(error).__name__}{where}"
 
 
-def _save(target: Target, tally: Tally, crash_dir: Path, case: Any, kind: str, detail: str = "") -> None:
+def _save(
+    target: Target, tally: Tally, crash_dir: Path, case: Any, kind: str, detail: str = "", detail_kind: str = ""
+) -> None:
     data = target.encode(case)
     digest = hashlib.sha256(data).hexdigest()[:16]
     folder = crash_dir / target.name
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}-{digest}"
-    if len(tally.saved) < 20 and not path.exists():  # a few of each are enough to reproduce; counts say the rest
+    # A few cases of each signature reproduce it; the counts say the rest.
+    if tally.saved_per_kind[detail_kind] < 3 and not path.exists():
+        tally.saved_per_kind[detail_kind] += 1
         path.write_bytes(data)
         (folder / f"{kind}-{digest}.txt").write_text(detail)
         tally.saved.append(path)

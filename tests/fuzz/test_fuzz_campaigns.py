@@ -29,14 +29,25 @@ class OpenCrash:
     reason: str
 
 
+_MIME_FIX = "services/email_gateway/domain/parsing.py _header must catch AttributeError too (stdlib email bugs)"
+_POLICY_YAML_FIX = (
+    "services/router/domain/policy.py load_policy must turn what PyYAML's constructors raise for tagged scalars "
+    "(ValueError, KeyError, IndexError, AttributeError, TypeError) into PolicyError"
+)
 OPEN_CRASHES = (
     OpenCrash(
         "mime",
         "crash-group-syntax-from.eml",
         "AttributeError at headerregistry.py",
         AttributeError,
-        "parse_mail lets AttributeError escape for 'From: a: b; c' (stdlib headerregistry on a group); "
-        "services/email_gateway/domain/parsing.py _header must catch AttributeError too",
+        f"parse_mail lets AttributeError escape for 'From: a: b; c'; {_MIME_FIX}",
+    ),
+    OpenCrash(
+        "mime",
+        "crash-obs-phrase-display-name.eml",
+        "AttributeError at _header_value_parser.py",
+        AttributeError,
+        f"parse_mail lets AttributeError escape for 'From: a.: <x@y.z>'; {_MIME_FIX}",
     ),
     OpenCrash(
         "routing_policy",
@@ -45,6 +56,15 @@ OPEN_CRASHES = (
         UnicodeDecodeError,
         "load_policy lets UnicodeDecodeError escape for a file that is not UTF-8; "
         "services/router/domain/policy.py load_policy must catch it with OSError",
+    ),
+    *(
+        OpenCrash("routing_policy", file, "constructor.py", raises, f"{file}: {_POLICY_YAML_FIX}")
+        for file, raises in (
+            ("crash-yaml-empty-tagged-float.yaml", IndexError),
+            ("crash-yaml-unknown-tagged-bool.yaml", KeyError),
+            ("crash-yaml-impossible-timestamp.yaml", ValueError),
+            ("crash-yaml-empty-tagged-timestamp.yaml", AttributeError),
+        )
     ),
 )
 
@@ -75,7 +95,7 @@ def test_campaign_ends_every_case_in_an_event_or_a_counted_rejection(name: str, 
     [
         pytest.param(
             crash,
-            id=crash.target,
+            id=crash.corpus_file,
             marks=[
                 *_integration(crash.target),
                 pytest.mark.xfail(strict=True, raises=crash.raises, reason=crash.reason),
