@@ -203,11 +203,23 @@ class ProtoConsumer:
                 lags[partition] = max(0, int(highwater) - self.position(partition))
         return lags
 
-    def commit(self, offsets: Mapping[TopicPartition, Any] | None = None) -> None:
-        if offsets is None:
-            self._consumer.commit()
-        else:
-            self._consumer.commit(offsets=dict(offsets))
+    def commit(self, offsets: Mapping[TopicPartition, Any] | None = None) -> bool:
+        """Commit, or return False while the broker is unreachable.
+
+        Every consumer here commits after its work is durable and handles a record read twice, so a commit lost
+        to an outage costs a re-read, never a record: it is no reason to stop.
+        """
+        try:
+            if offsets is None:
+                self._consumer.commit()
+            else:
+                self._consumer.commit(offsets=dict(offsets))
+            return True
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            log.warning("kafka_commit_failed", error=type(error).__name__)
+            return False
 
     def close(self) -> None:
         if self._joins_group:
