@@ -134,6 +134,10 @@ def run_scenario(scenario: Scenario, size: Size, var_dir: Path, progress: Progre
         undelivered = [tag for tag in sent if tag not in seen.assigned_tags and tag not in verdict.lost]
         if undelivered:
             notes.append(f"{len(undelivered)} accepted in routing.events but never seen by an agent")
+        if verdict.duplicated:
+            notes.append("duplicated e.g. " + ", ".join(verdict.duplicated[:3]))
+        if verdict.lost:
+            notes.append("lost e.g. " + ", ".join(verdict.lost[:3]))
         if seen.drops:
             notes.append(f"{seen.drops} streams dropped")
         return ScenarioResult(
