@@ -80,3 +80,23 @@ def test_a_tally_survives_the_trip_from_a_child_process(tmp_path: Path) -> None:
     tally.crashes["KeyError at x.py:1"] = 1
 
     assert Tally.from_json(tally.to_json()).to_json() == tally.to_json()
+
+
+def test_a_case_slow_only_once_is_a_busy_machine_and_slow_twice_is_a_hang(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def slow_first_time(value: int) -> Verdict:
+        calls.append(value)
+        if len(calls) == 1:
+            time.sleep(0.2)
+        return Event("ok")
+
+    def always_slow(value: int) -> Verdict:
+        time.sleep(0.2)
+        return Event("ok")
+
+    once = run_campaign(Target("once", st.just(1), slow_first_time, hang_after_s=0.1), 1, tmp_path, _quiet, 1000)
+    twice = run_campaign(Target("twice", st.just(1), always_slow, hang_after_s=0.1), 1, tmp_path, _quiet, 1000)
+
+    assert (once.hangs, once.events) == (0, 1)
+    assert (twice.hangs, twice.events) == (1, 0)
