@@ -29,6 +29,7 @@ from services.email_gateway.domain.parsing import ParsedMail, UnparseableMail, p
 from services.email_gateway.domain.replies import split_reply
 from services.email_gateway.domain.threads import (
     Conversation,
+    contact_id_for,
     dedupe_key,
     new_reference_tag,
     reference_tag_in,
@@ -99,7 +100,7 @@ class MailIntake:
             if failure is not None and (sent := self._threads.sent(failure.original_message_id)) is not None:
                 return self._bounced(failure, key, *sent, span)
             conversation, is_new = self._conversation_for(mail)
-            event = self._contact_event(mail, mailbox, conversation)
+            event = self._contact_event(mail, mailbox, conversation, key)
             span.set_attribute("contact.id", event.contact_id)
             span.set_attribute("conversation.id", event.conversation_id)
             try:
@@ -159,7 +160,7 @@ class MailIntake:
         return Conversation(str(uuid.uuid4()), tag), True
 
     def _contact_event(
-        self, mail: ParsedMail, mailbox: Mailbox, conversation: Conversation
+        self, mail: ParsedMail, mailbox: Mailbox, conversation: Conversation, key: str
     ) -> contact_pb2.ContactEvent:
         reply = split_reply(mail.text)
         rule_text = f"{mail.subject}\n{reply.new_text}"
@@ -167,7 +168,7 @@ class MailIntake:
         hint = self._directory.hint_for(mailbox, rule_text)
         return contact_pb2.ContactEvent(
             event_id=str(uuid.uuid4()),
-            contact_id=str(uuid.uuid4()),
+            contact_id=contact_id_for(key),
             conversation_id=conversation.conversation_id,
             channel=contact_pb2.CHANNEL_EMAIL,
             received_at=self._now(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.email_gateway.domain.parsing import parse_mail
 from services.email_gateway.domain.threads import (
     TAG_ALPHABET,
+    contact_id_for,
     dedupe_key,
     new_reference_tag,
     reference_tag_in,
@@ -38,3 +39,8 @@ def test_dedupe_key_is_the_message_id_or_the_content_hash() -> None:
     without_id = parse_mail(b"From: a@example.net\r\n\r\nhi\r\n")
     assert dedupe_key(with_id) == "<m@x>"
     assert dedupe_key(without_id) == f"sha256:{without_id.content_sha256}"
+
+
+def test_the_contact_id_follows_the_dedupe_key_so_a_republished_mail_is_one_contact() -> None:
+    assert contact_id_for("<m@x>") == contact_id_for("<m@x>")
+    assert contact_id_for("<m@x>") != contact_id_for("<n@x>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from services.email_gateway.domain.parsing import ParsedMail
@@ -18,6 +19,9 @@ _TAG = re.compile(rf"\[#([{TAG_ALPHABET}]{{{TAG_LENGTH}}})\]")
 class Conversation:
     conversation_id: str
     reference_tag: str
+
+
+_CONTACT_NAMESPACE = uuid.UUID("0b8f3c1e-5d2a-4c6b-9e71-2f4a8d6c3b90")
 
 
 def new_reference_tag() -> str:
@@ -45,3 +49,9 @@ def referenced_ids(mail: ParsedMail) -> list[str]:
 def dedupe_key(mail: ParsedMail) -> str:
     """The Message-ID, or the content hash for the rare mail without one; a redelivery has the same key."""
     return mail.message_id or f"sha256:{mail.content_sha256}"
+
+
+def contact_id_for(key: str) -> str:
+    """Derived from the dedupe key: a mail published twice (the gateway died between the Kafka ack and recording
+    it, or a 451 after a slow ack the broker still completed) stays one contact, which the router sees once."""
+    return str(uuid.uuid5(_CONTACT_NAMESPACE, f"email:{key}"))
