@@ -92,7 +92,7 @@ def _header(message: Message, name: str) -> str:
     """A header as text; a header the policy cannot parse falls back to its raw, undecoded form."""
     try:
         value = message.get(name)
-    except (errors.HeaderParseError, IndexError, ValueError):
+    except (errors.HeaderParseError, IndexError, ValueError, AttributeError):  # the stdlib parser's known failures
         raw_values = [v for k, v in message.raw_items() if k.lower() == name.lower()]
         return str(raw_values[0]) if raw_values else ""
     return str(value) if value is not None else ""

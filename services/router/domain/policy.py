@@ -176,12 +176,17 @@ def load_policy(path: str | Path) -> RoutingPolicy:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not UTF-8 text at byte {exc.start}") from exc
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read routing policy: {exc.strerror or exc}") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        # PyYAML's tag constructors (!!float '', !!bool maybe, !!timestamp …) raise these instead of YAMLError.
+        raise PolicyError(f"{path}: not valid YAML: a tagged value cannot be converted ({type(exc).__name__})") from exc
     if not isinstance(data, dict):
         raise PolicyError(f"{path}: routing policy must be a mapping at the top level")
     return parse_policy(data, str(path))
