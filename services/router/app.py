@@ -42,6 +42,8 @@ class RouterSettings(ServiceSettings):
     router_startup_timeout_s: float = Field(default=120.0, gt=0)
     # Secret that agent login tokens are signed with (`skillsctl agents token`); empty accepts any login.
     agent_token_secret: str = Field(default="", repr=False)
+    # Bearer token RoutingAdmin callers must present; empty leaves the read-only admin API open.
+    router_admin_token: str = Field(default="", repr=False)
 
     @field_validator("agent_token_secret")
     @classmethod
@@ -78,7 +80,9 @@ class Router:
         if not authenticator.enforced:
             log.warning("agent_tokens_not_verified", hint="set AGENT_TOKEN_SECRET to require signed agent tokens")
         desk = grpc_agent_desk.AgentDeskServicer(self.switchboard, authenticator, ready=lambda: self._ready)
-        admin = grpc_routing_admin.RoutingAdminServicer(self.switchboard)
+        if not settings.router_admin_token:
+            log.warning("routing_admin_open", hint="set ROUTER_ADMIN_TOKEN to require a token for RoutingAdmin")
+        admin = grpc_routing_admin.RoutingAdminServicer(self.switchboard, settings.router_admin_token)
         self.server, self._health = build_grpc_server(
             self.address,
             [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 import grpc
 
 from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc
@@ -26,13 +28,24 @@ def queue_stats(view: QueueStatsView) -> agent_desk_pb2.QueueStats:
     )
 
 
+def bearer_token_matches(context: grpc.ServicerContext, expected: str) -> bool:
+    presented = dict(context.invocation_metadata()).get("authorization", "")
+    return hmac.compare_digest(presented.encode(), f"Bearer {expected}".encode())
+
+
 class RoutingAdminServicer(agent_desk_pb2_grpc.RoutingAdminServicer):
-    def __init__(self, switchboard: Switchboard) -> None:
+    def __init__(self, switchboard: Switchboard, admin_token: str = "") -> None:
         self._switchboard = switchboard
+        self._admin_token = admin_token
+
+    def _authorize(self, context: grpc.ServicerContext) -> None:
+        if self._admin_token and not bearer_token_matches(context, self._admin_token):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "RoutingAdmin needs 'authorization: Bearer <admin token>'")
 
     def GetQueueStats(
         self, request: agent_desk_pb2.GetQueueStatsRequest, context: grpc.ServicerContext
     ) -> agent_desk_pb2.GetQueueStatsResponse:
+        self._authorize(context)
         views = [v for v in self._switchboard.queue_stats() if not request.queue or v.queue == request.queue]
         if request.queue and not views:
             context.abort(grpc.StatusCode.NOT_FOUND, f"no queue named {request.queue!r}")
@@ -41,6 +54,7 @@ class RoutingAdminServicer(agent_desk_pb2_grpc.RoutingAdminServicer):
     def ExplainContact(
         self, request: agent_desk_pb2.ExplainContactRequest, context: grpc.ServicerContext
     ) -> agent_desk_pb2.ExplainContactResponse:
+        self._authorize(context)
         if not request.contact_id:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "contact_id is required")
         record, position = self._switchboard.explain(request.contact_id)

@@ -117,3 +117,22 @@ def test_the_policy_is_reloaded_when_its_file_changes_and_a_bad_file_is_ignored(
     router.write_policy("default_queue: nowhere\nqueues: []\n")
     wait_for(lambda: "routing_policy_rejected" in router.log_text())
     assert queues() == ["vip", "general"], "an invalid policy never replaces the good one"
+
+
+def test_with_an_admin_token_set_routing_admin_refuses_callers_without_it(
+    broker: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    guarded = RouterUnderTest(broker, tmp_path_factory.mktemp("guarded-router"))
+    guarded.extra_env["ROUTER_ADMIN_TOKEN"] = "admin-secret-for-tests"
+    guarded.start()
+    try:
+        with grpc.insecure_channel(guarded.target) as channel:
+            stub = agent_desk_pb2_grpc.RoutingAdminStub(channel)
+            for metadata in ((), (("authorization", "Bearer wrong"),)):
+                with pytest.raises(grpc.RpcError) as refused:
+                    stub.GetQueueStats(agent_desk_pb2.GetQueueStatsRequest(), metadata=metadata, timeout=5)
+                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            allowed = (("authorization", "Bearer admin-secret-for-tests"),)
+            assert stub.GetQueueStats(agent_desk_pb2.GetQueueStatsRequest(), metadata=allowed, timeout=5).queues
+    finally:
+        guarded.stop()
