@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 SCENARIOS = {"router_kill9", "gateway_kill9", "broker_outage", "agent_drops", "slow_agent"}
 
 
+@pytest.mark.timeout(1800)  # five fresh platforms, each under load with its fault: minutes, not seconds
 def test_quick_chaos_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "chaos", "--quick", "--var-dir", str(tmp_path)],
