@@ -67,9 +67,9 @@ deploy-check: setup
 chaos: setup
 	$(PY) -m chaos $(if $(QUICK),--quick)
 
-# Bad-input campaigns: at least 100,000 cases per target.
+# Bad-input campaigns: 100,000 cases per target unless CASES=N; JOBS=N runs that many campaigns at once.
 fuzz: setup
-	$(PY) -m fuzz
+	$(PY) -m fuzz $(if $(CASES),--cases $(CASES)) $(if $(JOBS),--jobs $(JOBS))
 
 clean:
 	rm -rf $(VENV) contactrouting/v1 var .pytest_cache .mypy_cache .ruff_cache
