@@ -157,5 +157,8 @@ def test_a_scripted_run_is_counted_exactly(
         labels(presence="away"): 1.0,
         labels(presence="offline"): 0.0,
     }
+    lag = samples(text, "kafka_consumer_lag")  # everything published was consumed
+    assert lag and set(lag.values()) == {0.0}, lag
+    assert {(dict(key)["group"], dict(key)["topic"]) for key in lag} == {("router", "contacts.inbound")}
     (target,) = samples(text, "target_info")
     assert ("service_name", "router") in target
