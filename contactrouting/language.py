@@ -76,7 +76,10 @@ def _identifier() -> LanguageIdentifier:
 
 @lru_cache(maxsize=1)
 def _tie_breaker() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_languages(*dict.fromkeys(_LINGUA_MODEL_FOR.values())).build()
+    # Preloaded: lingua otherwise loads a language's models only when a text could be in it, so a warm-up text
+    # with "ý" or "ň" would leave the Croatian, Bosnian and Slovene models for the first customer to wait on.
+    languages = dict.fromkeys(_LINGUA_MODEL_FOR.values())
+    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
 
 
 def warm_up() -> None:
