@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from devstack.broker import EmbeddedBroker
-from devstack.ports import free_port, wait_for_port
+from devstack.ports import wait_for_port
 from devstack.readiness import wait_for_grpc_health, wait_for_http_ok
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +54,14 @@ class StackPorts:
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(*(free_port() for _ in fields(cls)))
+        """Distinct free ports: each stays bound until all are picked, so the kernel cannot hand one out twice."""
+        with contextlib.ExitStack() as held:
+            ports = []
+            for _ in fields(cls):
+                sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                sock.bind(("127.0.0.1", 0))
+                ports.append(int(sock.getsockname()[1]))
+        return cls(*ports)
 
     def metrics(self, service: str) -> int:
         """The scrape port of `service` ("router", "skills", "email_gateway", "social_gateway")."""
