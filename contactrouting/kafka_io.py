@@ -149,7 +149,8 @@ class ProtoConsumer:
         options.update(overrides)
         self._consumer = KafkaConsumer(**options)
         self._joins_group = subscribe and group_id is not None
-        self._join_timeout_s = (settings.kafka_session_timeout_ms + 2000) / 1000
+        # A join completes in about half a session timeout; shutdown should not wait much longer than that.
+        self._join_timeout_s = settings.kafka_session_timeout_ms / 2000 + 1.0
         if subscribe:
             self._consumer.subscribe(list(self._message_types))
 
