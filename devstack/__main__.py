@@ -43,6 +43,8 @@ Contact routing platform is ready.
   email gateway health    http://127.0.0.1:{p.email_health}/readyz
   social gateway webhooks http://127.0.0.1:{p.webhook}/webhooks/{{meta,telegram/demo-bot,x}}
   outbound mail sink      127.0.0.1:{p.mail_sink}      replies land in {stack.var_dir / "outbox"}
+  Prometheus metrics      http://127.0.0.1:{p.router_metrics}/metrics (router), {p.skills_metrics} (skills), \
+{p.email_gateway_metrics} (email), {p.social_gateway_metrics} (social)
   logs and traces         {stack.var_dir / "logs"}   {stack.var_dir / "traces"}
 
 Try it:
@@ -61,6 +63,7 @@ Press Ctrl-C to stop everything.
 def run() -> int:
     ports = StackPorts.defaults()
     wanted = [ports.skills_grpc, ports.router_grpc, ports.smtp, ports.email_health, ports.webhook, ports.mail_sink]
+    wanted += [ports.metrics(name) for name in ("router", "skills", "email_gateway", "social_gateway")]
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         wanted.append(ports.broker)
     busy = [port for port in wanted if _port_in_use(port)]

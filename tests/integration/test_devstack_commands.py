@@ -18,7 +18,8 @@ from devstack.stack import REPO_ROOT
 pytestmark = pytest.mark.integration
 
 PORT_VARS = ("BROKER_PORT", "SKILLS_GRPC_PORT", "ROUTER_GRPC_PORT", "SMTP_PORT", "EMAIL_HEALTH_PORT",
-             "WEBHOOK_PORT", "SMTP_RELAY_PORT")  # fmt: skip
+             "WEBHOOK_PORT", "SMTP_RELAY_PORT", "ROUTER_METRICS_PORT", "SKILLS_METRICS_PORT",
+             "EMAIL_GATEWAY_METRICS_PORT", "SOCIAL_GATEWAY_METRICS_PORT")  # fmt: skip
 
 
 def _env(var_dir: Path) -> dict[str, str]:
