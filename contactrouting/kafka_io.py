@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from google.protobuf.message import DecodeError, Message
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata, RecordMetadata
+from kafka.structs import OffsetAndMetadata
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
@@ -188,6 +189,18 @@ class ProtoConsumer:
         for batch in batches.values():
             records.extend(self._decode(record) for record in batch)
         return records
+
+    def settle_each(self, settle: Callable[[ConsumedRecord], bool], stop: threading.Event) -> None:
+        """At-least-once processing until `stop`: a record's offset is committed only once `settle` returns True;
+        False (stopping mid-retry, or a dependency refused) reads the same record again after a pause."""
+        while not stop.is_set():
+            for record in self.poll(timeout_ms=500):
+                partition = TopicPartition(record.topic, record.partition)
+                if not settle(record):
+                    self._consumer.seek(partition, record.offset)
+                    stop.wait(1.0)
+                    break
+                self.commit({partition: OffsetAndMetadata(record.offset + 1, "", -1)})
 
     def position(self, partition: TopicPartition) -> int:
         return int(self._consumer.position(partition))

@@ -145,7 +145,6 @@ class SocialGateway:
             self._sent,
             self._config.retry_policy(),
             stop,
-            join_timeout_s=self._settings.kafka_session_timeout_ms / 1000 + 2,
         )
         sender.start()
         return sender

@@ -12,9 +12,7 @@ from collections.abc import Callable
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
-from kafka import TopicPartition
 from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
@@ -61,15 +59,7 @@ class OutboundSender:
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
-                for record in self._consumer.poll(timeout_ms=500):
-                    partition = TopicPartition(record.topic, record.partition)
-                    if not self._settle(record):
-                        # Stopping mid-retry, or Kafka refused the routing event: read this record again.
-                        self._consumer.raw_consumer.seek(partition, record.offset)
-                        self._stop.wait(1.0)
-                        break
-                    self._consumer.commit({partition: OffsetAndMetadata(record.offset + 1, "", -1)})
+            self._consumer.settle_each(self._settle, self._stop)
         finally:
             self._consumer.close()
 

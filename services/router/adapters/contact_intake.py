@@ -39,7 +39,6 @@ class ContactIntake:
         self._switchboard = switchboard
         self._publisher = publisher
         self._ack_timeout_s = ack_timeout_s
-        self._join_timeout_s = settings.kafka_session_timeout_ms / 1000
 
     def run(self, halt: threading.Event) -> None:
         """Poll until `halt`; the consumer is closed on this thread because kafka-python's is not thread-safe."""
@@ -59,19 +58,9 @@ class ContactIntake:
                 if (current := self._consumer.raw_consumer.assignment()) != assigned:
                     assigned = set(current)
                     log.info("inbound_partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
-            self._finish_joining()
         finally:
             self._consumer.close()
             log.info("inbound_consumer_closed")
-
-    def _finish_joining(self) -> None:
-        """Leaving a consumer group in the middle of a join leaves tansu's group stuck without any assignment for
-        the next member (seen: over 90 s); so a router stopped while joining completes the join first."""
-        deadline = time.monotonic() + self._join_timeout_s
-        while not self._consumer.raw_consumer.assignment() and time.monotonic() < deadline:
-            records = self._consumer.poll(timeout_ms=200)
-            if records:
-                self._process(records)
 
     def _process(self, records: list[ConsumedRecord]) -> None:
         futures = []

@@ -11,9 +11,7 @@ import time
 import uuid
 
 import structlog
-from kafka import TopicPartition
 from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
@@ -41,7 +39,6 @@ class ReplySender:
         sent: SqliteSeenMessages,
         policy: RetryPolicy,
         stop: threading.Event,
-        join_timeout_s: float = 10.0,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -50,7 +47,6 @@ class ReplySender:
         self._sent = sent
         self._policy = policy
         self._stop = stop
-        self._join_timeout_s = join_timeout_s
         self._thread = threading.Thread(target=self._run, name="reply-sender", daemon=True)
 
     def start(self) -> None:
@@ -61,34 +57,13 @@ class ReplySender:
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
-                for record in self._consumer.poll(timeout_ms=500):
-                    partition = TopicPartition(record.topic, record.partition)
-                    if not self._settle(record):
-                        # Stopping mid-retry, or Kafka refused the routing event: read this record again.
-                        self._consumer.raw_consumer.seek(partition, record.offset)
-                        self._stop.wait(1.0)
-                        break
-                    self._consumer.commit({partition: OffsetAndMetadata(record.offset + 1, "", -1)})
+            self._consumer.settle_each(self._settle, self._stop)
         except Exception:
             log.exception("reply_sender_crashed")
             raise
         finally:
-            self._finish_group_join()
             self._consumer.close()
             self._client.close()
-
-    def _finish_group_join(self) -> None:
-        """Do not leave a consumer group in the middle of joining it.
-
-        A member that closes mid-join is never removed by the broker we develop against (tansu), and every later
-        member of the group then waits for it indefinitely. Records fetched here are not committed, so they are
-        read again by whoever gets the partitions.
-        """
-        consumer = self._consumer.raw_consumer
-        deadline = time.monotonic() + self._join_timeout_s
-        while not consumer.assignment() and time.monotonic() < deadline:
-            consumer.poll(timeout_ms=200)
 
     def _settle(self, record: ConsumedRecord) -> bool:
         try:
