@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 from contactrouting.metrics import (
+    AGENT_OCCUPANCY,
     AGENTS_BY_PRESENCE,
     OFFERS_TIMED_OUT,
     QUEUE_DEPTH,
@@ -16,6 +17,7 @@ from contactrouting.metrics import (
     SLA_OUTCOMES,
     TIME_TO_ACCEPT,
     TIME_TO_OFFER,
+    ChannelLabels,
     PresenceLabels,
     QueueChannelLabels,
     QueueLabels,
@@ -30,6 +32,7 @@ class RoutingMetrics:
         self._lock = threading.Lock()
         self._queues: list[QueueStatsView] = []
         self._presence: Counter[str] = Counter()
+        self._occupancy: dict[str, float] = {}
 
     def record(self, event: DomainEvent, record: ContactRecord | None, now: float) -> None:
         if record is None:
@@ -45,22 +48,27 @@ class RoutingMetrics:
             case OfferTimedOut():
                 OFFERS_TIMED_OUT.add(1, {"queue": record.queue})
 
-    def refresh(self, queues: list[QueueStatsView], presence: Mapping[str, Presence]) -> None:
+    def refresh(
+        self, queues: list[QueueStatsView], presence: Mapping[str, Presence], occupancy: Mapping[str, float]
+    ) -> None:
         counts = Counter(p.value for p in presence.values())
         with self._lock:
             self._queues = queues
             self._presence = counts
+            self._occupancy = dict(occupancy)
 
     def install(self) -> None:
         QUEUE_DEPTH.observe_with(lambda: self._per_queue(lambda q: q.waiting))
         QUEUE_LONGEST_WAIT.observe_with(lambda: self._per_queue(lambda q: q.longest_waiting_s))
         SLA_ATTAINMENT.observe_with(lambda: self._per_queue(lambda q: q.sla_attainment_percent / 100))
         AGENTS_BY_PRESENCE.observe_with(self._agents)
+        AGENT_OCCUPANCY.observe_with(self._channels)
 
     def uninstall(self) -> None:
         for gauge in (QUEUE_DEPTH, QUEUE_LONGEST_WAIT, SLA_ATTAINMENT):
             gauge.observe_with(None)
         AGENTS_BY_PRESENCE.observe_with(None)
+        AGENT_OCCUPANCY.observe_with(None)
 
     def _per_queue(self, value: Callable[[QueueStatsView], float]) -> Iterable[tuple[float, QueueLabels]]:
         with self._lock:
@@ -69,3 +77,7 @@ class RoutingMetrics:
     def _agents(self) -> Iterable[tuple[float, PresenceLabels]]:
         with self._lock:
             return [(float(self._presence.get(p.value, 0)), {"presence": p.value}) for p in Presence]
+
+    def _channels(self) -> Iterable[tuple[float, ChannelLabels]]:
+        with self._lock:
+            return [(share, {"channel": channel}) for channel, share in self._occupancy.items()]

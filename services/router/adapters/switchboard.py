@@ -207,7 +207,7 @@ class Switchboard:
             now = self._clock()
             self._deliver(self._engine.tick(now), now)
             if now >= self._next_metrics_refresh:
-                self.metrics.refresh(self._engine.queue_stats(now), self._presence)
+                self.metrics.refresh(self._engine.queue_stats(now), self._presence, self._engine.occupancy())
                 self._next_metrics_refresh = now + METRICS_REFRESH_S
 
     def replace_policy(self, policy: RoutingPolicy) -> None:

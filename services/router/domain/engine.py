@@ -33,7 +33,7 @@ from services.router.domain.model import Agent, AgentSpec, Contact, ContactReque
 from services.router.domain.offers import Offer, OfferBook
 from services.router.domain.policy import QueuePolicy, RelaxationStep, RoutingPolicy
 from services.router.domain.queues import WaitingRoom
-from services.router.domain.read_models import position_of, queue_view
+from services.router.domain.read_models import channel_occupancy, position_of, queue_view
 from services.router.domain.routing_rules import QueueSelector, required_skills
 from services.router.domain.stats import QueueStatistics
 from services.router.domain.sticky import StickyHistory
@@ -575,6 +575,9 @@ class RoutingEngine:
         return list(events)
 
     # ----------------------------------------------------------------------------------------------- read models
+    def occupancy(self) -> dict[str, float]:
+        return channel_occupancy(self._agents.values())
+
     def queue_stats(self, now: float) -> list[QueueStatsView]:
         return [queue_view(queue, self._waiting, self._index, self._stats, now) for queue in self._policy.queues]
 

@@ -1,10 +1,12 @@
-"""Read models over the engine's state: per-queue live stats and a waiting contact's position and ETA."""
+"""Read models over the engine's state: queue stats, channel occupancy, a waiting contact's position and ETA."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from services.router.domain.agent_index import AgentIndex
 from services.router.domain.events import QueueStatsView
-from services.router.domain.model import Contact, Presence
+from services.router.domain.model import Agent, Contact, Presence
 from services.router.domain.policy import QueuePolicy
 from services.router.domain.queues import WaitingRoom
 from services.router.domain.stats import QueueStatistics
@@ -24,6 +26,19 @@ def available_agents(queue: QueuePolicy, index: AgentIndex) -> dict[str, int]:
         for language in agent.spec.languages:
             counts[f"language:{language}"] = counts.get(f"language:{language}", 0) + 1
     return dict(sorted(counts.items()))
+
+
+def channel_occupancy(agents: Iterable[Agent]) -> dict[str, float]:
+    """Per channel, the share of logged-in (not offline) active agents' capacity that is in use."""
+    load: dict[str, int] = {}
+    capacity: dict[str, int] = {}
+    for agent in agents:
+        if agent.presence is Presence.OFFLINE or not agent.spec.active:
+            continue
+        for channel, slots in agent.spec.capacity.items():
+            capacity[channel] = capacity.get(channel, 0) + slots
+            load[channel] = load.get(channel, 0) + agent.load.get(channel, 0)
+    return {channel: load[channel] / slots for channel, slots in sorted(capacity.items()) if slots}
 
 
 def queue_view(

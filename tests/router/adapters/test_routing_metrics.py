@@ -157,6 +157,8 @@ def test_a_scripted_run_is_counted_exactly(
         labels(presence="away"): 1.0,
         labels(presence="offline"): 0.0,
     }
+    # One email assigned out of the away (not offline) agent's 5 email and 3 Telegram slots.
+    assert samples(text, "routing_agent_occupancy") == {labels(channel="email"): 0.2, labels(channel="telegram"): 0.0}
     lag = samples(text, "kafka_consumer_lag")  # everything published was consumed
     assert lag and set(lag.values()) == {0.0}, lag
     assert {(dict(key)["group"], dict(key)["topic"]) for key in lag} == {("router", "contacts.inbound")}

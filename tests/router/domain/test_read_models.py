@@ -66,3 +66,11 @@ def test_decisions_made_counts_matching_attempts(engine: RoutingEngine) -> None:
     assert engine.decisions_made == 1
     engine.agent_connected("a1", T0 + 1)
     assert engine.decisions_made == 2
+
+
+def test_occupancy_per_channel_counts_logged_in_agents_only(engine: RoutingEngine) -> None:
+    online(engine, agent("a1", capacity={"email": 4, "telegram": 2}), agent("a2", capacity={"email": 4}))
+    engine.upsert_agent(agent("a3", capacity={"email": 8}), T0)  # known but never connected: offline
+    offer = of_type(engine.enqueue(contact("c1"), T0), OfferMade)[0]
+    engine.accept(offer.agent_id, offer.offer_id, T0 + 1)
+    assert engine.occupancy() == {"email": 1 / 8, "telegram": 0.0}
