@@ -6,11 +6,9 @@ id to an expiry; anyone holding the secret (env AGENT_TOKEN_SECRET) can issue an
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+from contactrouting.signing import MIN_SECRET_BYTES, b64decode, b64encode, check_secret, sign, signature_matches
 
-MIN_SECRET_BYTES = 16
+__all__ = ["MIN_SECRET_BYTES", "ExpiredAgentToken", "InvalidAgentToken", "issue_token", "verify_token"]
 
 
 class InvalidAgentToken(ValueError):
@@ -26,44 +24,30 @@ def issue_token(agent_id: str, secret: str, ttl_s: int, now: float) -> str:
         raise ValueError("agent_id must not be empty")
     if ttl_s <= 0:
         raise ValueError("ttl_s must be positive")
-    _check_secret(secret)
+    check_secret(secret, "agent token")
     expiry = int(now) + int(ttl_s)
-    encoded_id = _b64encode(agent_id.encode())
+    encoded_id = b64encode(agent_id.encode())
     return f"{encoded_id}.{expiry}.{_signature(secret, encoded_id, expiry)}"
 
 
 def verify_token(token: str, secret: str, now: float) -> str:
     """The agent id the token was issued for; raises InvalidAgentToken or ExpiredAgentToken."""
-    _check_secret(secret)
+    check_secret(secret, "agent token")
     parts = token.split(".")
     if len(parts) != 3 or not parts[1].isdigit():
         raise InvalidAgentToken("malformed agent token")
     encoded_id, expiry_text, signature = parts
     expiry = int(expiry_text)
     # Check the signature before trusting anything in the token, expiry included.
-    if not hmac.compare_digest(signature, _signature(secret, encoded_id, expiry)):
+    if not signature_matches(signature, _signature(secret, encoded_id, expiry)):
         raise InvalidAgentToken("agent token signature does not match")
     if now >= expiry:
         raise ExpiredAgentToken("agent token has expired")
     try:
-        return _b64decode(encoded_id).decode()
+        return b64decode(encoded_id).decode()
     except (ValueError, UnicodeDecodeError):
         raise InvalidAgentToken("malformed agent id in token") from None
 
 
 def _signature(secret: str, encoded_id: str, expiry: int) -> str:
-    mac = hmac.new(secret.encode(), f"{encoded_id}.{expiry}".encode(), hashlib.sha256)
-    return _b64encode(mac.digest())
-
-
-def _check_secret(secret: str) -> None:
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise ValueError(f"the agent token secret must be at least {MIN_SECRET_BYTES} bytes")
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return sign(secret, f"{encoded_id}.{expiry}".encode())

@@ -15,6 +15,7 @@ CONTACTS_DEADLETTER = "contacts.deadletter"
 ROUTING_EVENTS = "routing.events"
 AGENTS_PROFILES = "agents.profiles"
 CONTACTS_OUTBOUND = "contacts.outbound"
+CONTACTS_FEEDBACK = "contacts.feedback"
 
 log = structlog.get_logger()
 
@@ -31,6 +32,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(ROUTING_EVENTS, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     TopicSpec(AGENTS_PROFILES, {"cleanup.policy": "compact"}),
     TopicSpec(CONTACTS_OUTBOUND, {"retention.ms": str(7 * 24 * 3600 * 1000)}),
+    # Survey answers feed service reports over months; keep them as long as the routing history they refer to.
+    TopicSpec(CONTACTS_FEEDBACK, {"retention.ms": str(90 * 24 * 3600 * 1000)}),
 )
 
 
