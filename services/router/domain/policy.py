@@ -8,6 +8,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from services.router.domain.survey_texts import BUILT_IN_TEXTS, FALLBACK_LANGUAGE, SurveyText, language_key
+
 CHANNELS = ("email", "messenger", "instagram", "whatsapp", "telegram", "x")
 SOCIAL_CHANNELS = frozenset(CHANNELS) - {"email"}
 
@@ -76,6 +78,46 @@ class Escalation(_Strict):
     breach_boost: int = Field(default=5, ge=0)
 
 
+class SurveyPolicy(_Strict):
+    """A satisfaction survey after a contact is completed: what it asks, when, on which channels, how often."""
+
+    enabled: bool = False
+    # Asked in this order; chat channels ask only the first (a bare-number answer must name one question).
+    scales: tuple[Literal["csat", "nps"], ...] = ("csat",)
+    delay_s: float = Field(default=60.0, ge=0)
+    channels: frozenset[str] = frozenset(CHANNELS)
+    # At most one survey per customer within this many days, over all queues (0: no cap).
+    cap_days: float = Field(default=30.0, ge=0)
+    # The survey's ticket, and so any answer to it, expires this long after it is sent.
+    answer_window_h: float = Field(default=72.0, gt=0)
+
+    @field_validator("scales")
+    @classmethod
+    def _distinct_scales(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("name each of csat and nps at most once, and at least one of them")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _survey_channels(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = sorted(value - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; known: {list(CHANNELS)}")
+        if not value:
+            raise ValueError("name at least one channel, or leave `channels` out for all of them")
+        return value
+
+
+class SurveyTemplate(_Strict):
+    """Survey texts for one language; for en, hr and sk any field left out keeps the built-in text."""
+
+    subject: str | None = Field(default=None, min_length=1)
+    csat_prompt: str | None = Field(default=None, min_length=1)
+    nps_prompt: str | None = Field(default=None, min_length=1)
+    thanks: str | None = None
+
+
 class QueuePolicy(_Strict):
     name: str
     # The queue takes a contact when any rule matches; with no rules, only by name or as the default queue.
@@ -87,6 +129,7 @@ class QueuePolicy(_Strict):
     scoring: Literal["longest_idle", "least_occupied"] = "longest_idle"
     # None inherits the policy-wide steps.
     relaxation: tuple[RelaxationStep, ...] | None = None
+    survey: SurveyPolicy = SurveyPolicy()
 
     @field_validator("required_skills")
     @classmethod
@@ -135,6 +178,19 @@ class RoutingPolicy(_Strict):
     escalation: Escalation = Escalation()
     sticky: StickyRouting = StickyRouting()
     languages: frozenset[str] = frozenset()
+    # Survey texts by language, over the built-in en, hr and sk; other languages fall back to en.
+    survey_templates: dict[str, SurveyTemplate] = Field(default_factory=dict)
+
+    @field_validator("survey_templates")
+    @classmethod
+    def _complete_templates(cls, value: dict[str, SurveyTemplate]) -> dict[str, SurveyTemplate]:
+        for language, template in value.items():
+            if language != language_key(language) or not language.isalpha():
+                raise ValueError(f"{language!r}: use a lower-case primary language tag such as 'de'")
+            missing = [f for f in ("subject", "csat_prompt", "nps_prompt") if getattr(template, f) is None]
+            if language not in BUILT_IN_TEXTS and missing:
+                raise ValueError(f"{language}: a language without built-in texts needs {', '.join(missing)}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> RoutingPolicy:
@@ -160,6 +216,22 @@ class RoutingPolicy(_Strict):
 
     def steps_for(self, queue: QueuePolicy) -> tuple[RelaxationStep, ...]:
         return self.relaxation if queue.relaxation is None else queue.relaxation
+
+    def survey_text(self, language: str) -> SurveyText:
+        """The survey texts for a contact's language: the YAML's over the built-in ones, else English."""
+        key = language_key(language)
+        if key not in self.survey_templates and key not in BUILT_IN_TEXTS:
+            key = FALLBACK_LANGUAGE
+        base = BUILT_IN_TEXTS.get(key, SurveyText("", "", ""))
+        template = self.survey_templates.get(key)
+        if template is None:
+            return base
+        return SurveyText(
+            subject=template.subject or base.subject,
+            csat_prompt=template.csat_prompt or base.csat_prompt,
+            nps_prompt=template.nps_prompt or base.nps_prompt,
+            thanks=base.thanks if template.thanks is None else template.thanks,
+        )
 
 
 def parse_policy(data: Any, source: str = "<policy>") -> RoutingPolicy:
