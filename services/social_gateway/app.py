@@ -24,6 +24,7 @@ from services.social_gateway.adapters.webhook_pipeline import WebhookPipeline
 from services.social_gateway.adapters.x_routes import x_router
 from services.social_gateway.domain.intake import WebhookIntake
 from services.social_gateway.domain.rate_limit import RateLimiter
+from services.social_gateway.domain.replay_window import ReplayWindow
 from services.social_gateway.settings import SocialGatewayConfig, SocialGatewaySettings
 
 log = structlog.get_logger()
@@ -75,7 +76,9 @@ class SocialGateway:
             KafkaContactSink(producer, limits.publish_timeout_s / 2), self._seen, self._config.queue_rules()
         )
         front_door = WebhookFrontDoor(
-            WebhookPipeline(intake), RateLimiter(limits.rate_per_s, limits.rate_burst), limits.max_body_bytes
+            WebhookPipeline(intake, ReplayWindow(limits.replay_window_days * 86400)),
+            RateLimiter(limits.rate_per_s, limits.rate_burst),
+            limits.max_body_bytes,
         )
         app = create_http_app(front_door, is_ready=lambda: self._server is not None and self._server.started)
         app.include_router(telegram_router(self._config.telegram, front_door))

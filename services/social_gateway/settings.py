@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contactrouting.config import DEFAULT_WEBHOOK_PORT, ServiceSettings
 from services.social_gateway.domain.delivery_policy import RetryPolicy
@@ -85,7 +85,16 @@ class LimitsConfig(_Section):
     rate_burst: int = Field(default=400, ge=1)
     # Platforms give up on slow webhooks; answer 503 well before they do, so they retry.
     publish_timeout_s: float = Field(default=5.0, gt=0)
-    dedupe_retention_days: float = Field(default=7.0, gt=0)
+    # Must outlast the platforms' retries (WhatsApp: up to 7 days); 0 turns the window off.
+    replay_window_days: float = Field(default=7.0, ge=0)
+    # At least the replay window, so a replay inside the window is still caught as a duplicate.
+    dedupe_retention_days: float = Field(default=8.0, gt=0)
+
+    @model_validator(mode="after")
+    def _dedupe_outlasts_replay_window(self) -> LimitsConfig:
+        if self.replay_window_days and self.dedupe_retention_days < self.replay_window_days:
+            raise ValueError("limits.dedupe_retention_days must be at least limits.replay_window_days")
+        return self
 
 
 class OutboundConfig(_Section):

@@ -19,6 +19,9 @@ from services.social_gateway.domain.messages import Platform
 
 from .conftest import GatewayProcess, http, inbound_events, meta_signature, without_volatile_fields
 
+# Platform timestamps a minute old: well inside the gateway's replay window.
+SENT_AT = int(time.time()) - 60
+
 pytestmark = pytest.mark.integration
 
 PAGE_ID = "100000000000001"
@@ -36,7 +39,7 @@ def post_signed(gateway: GatewayProcess, payload: dict) -> httpx.Response:
 
 
 def messenger_event(psid: str, **event: object) -> dict:
-    return {"sender": {"id": psid}, "recipient": {"id": PAGE_ID}, "timestamp": 1764079200123, **event}
+    return {"sender": {"id": psid}, "recipient": {"id": PAGE_ID}, "timestamp": SENT_AT * 1000 + 123, **event}
 
 
 def test_the_subscription_handshake_echoes_the_challenge_only_for_our_verify_token(gateway: GatewayProcess) -> None:
@@ -61,7 +64,7 @@ def test_a_messenger_batch_publishes_each_customer_message_and_records_the_rest(
         "entry": [
             {
                 "id": PAGE_ID,
-                "time": 1764079200500,
+                "time": SENT_AT * 1000 + 500,
                 "messaging": [
                     messenger_event(psid, message={"mid": f"m_{mid}_1", "text": "Hello, my order never arrived."}),
                     messenger_event(
@@ -89,11 +92,11 @@ def test_a_messenger_batch_publishes_each_customer_message_and_records_the_rest(
                     {
                         "sender": {"id": PAGE_ID},
                         "recipient": {"id": psid},
-                        "timestamp": 1764079200999,
+                        "timestamp": SENT_AT * 1000 + 999,
                         "message": {"mid": f"m_{mid}_echo", "is_echo": True, "app_id": 1517776481860111, "text": "Hi"},
                     },
-                    messenger_event(psid, delivery={"mids": [f"m_{mid}_echo"], "watermark": 1764079200999}),
-                    messenger_event(psid, read={"watermark": 1764079200999}),
+                    messenger_event(psid, delivery={"mids": [f"m_{mid}_echo"], "watermark": SENT_AT * 1000 + 999}),
+                    messenger_event(psid, read={"watermark": SENT_AT * 1000 + 999}),
                 ],
             }
         ],
@@ -145,12 +148,12 @@ def test_an_instagram_message_becomes_an_instagram_contact(gateway: GatewayProce
         "entry": [
             {
                 "id": INSTAGRAM_ID,
-                "time": 1764079200500,
+                "time": SENT_AT * 1000 + 500,
                 "messaging": [
                     {
                         "sender": {"id": igsid},
                         "recipient": {"id": INSTAGRAM_ID},
-                        "timestamp": 1764079200123,
+                        "timestamp": SENT_AT * 1000 + 123,
                         "message": {"mid": mid, "text": "Guten Tag, meine Bestellung ist nicht angekommen."},
                     }
                 ],
@@ -181,21 +184,21 @@ def test_whatsapp_messages_media_and_statuses(gateway: GatewayProcess, topics: s
             {
                 "from": wa_id,
                 "id": f"{wamid}1",
-                "timestamp": "1764079200",
+                "timestamp": str(SENT_AT),
                 "type": "text",
                 "text": {"body": "Dobrý deň, moja objednávka neprišla. Môžete mi pomôcť?"},
             },
             {
                 "from": wa_id,
                 "id": f"{wamid}2",
-                "timestamp": "1764079201",
+                "timestamp": str(SENT_AT + 1),
                 "type": "image",
                 "image": {"id": "1479537139650973", "mime_type": "image/jpeg", "sha256": "aGFzaA==", "caption": ""},
             },
             {
                 "from": wa_id,
                 "id": f"{wamid}3",
-                "timestamp": "1764079202",
+                "timestamp": str(SENT_AT + 2),
                 "type": "interactive",
                 "interactive": {"type": "button_reply", "button_reply": {"id": "agent", "title": "Talk to an agent"}},
             },
@@ -205,8 +208,8 @@ def test_whatsapp_messages_media_and_statuses(gateway: GatewayProcess, topics: s
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
         "statuses": [
-            {"id": "wamid.sent1", "status": "delivered", "timestamp": "1764079203", "recipient_id": wa_id},
-            {"id": "wamid.sent1", "status": "read", "timestamp": "1764079204", "recipient_id": wa_id},
+            {"id": "wamid.sent1", "status": "delivered", "timestamp": str(SENT_AT + 3), "recipient_id": wa_id},
+            {"id": "wamid.sent1", "status": "read", "timestamp": str(SENT_AT + 4), "recipient_id": wa_id},
         ],
     }
     payload = {

@@ -13,6 +13,9 @@ from devstack.ports import free_port
 
 from .conftest import http, start_gateway
 
+# Platform timestamps a minute old: well inside the gateway's replay window.
+SENT_AT = int(time.time()) - 60
+
 pytestmark = pytest.mark.integration
 
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": "demo-telegram-secret"}
@@ -37,7 +40,7 @@ def test_metrics_count_contacts_signature_failures_and_dead_letters(topics: str,
         "update_id": 1,
         "message": {
             "message_id": 1,
-            "date": 1764079200,
+            "date": SENT_AT,
             "chat": {"id": chat_id, "type": "private"},
             "from": {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": "en"},
             "text": "Hello, my parcel has not arrived yet.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from services.social_gateway.domain.contact_events import conversation_id
 from services.social_gateway.domain.messages import Platform
 
 from .conftest import DEMO_CONFIG, http, inbound_events, start_gateway
+
+# Platform timestamps a minute old: well inside the gateway's replay window.
+SENT_AT = int(time.time()) - 60
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +39,7 @@ def update(chat_id: int, message_id: int = 1) -> dict[str, Any]:
         "update_id": random.randint(1, 10**9),
         "message": {
             "message_id": message_id,
-            "date": 1764079200,
+            "date": SENT_AT,
             "chat": {"id": chat_id, "type": "private"},
             "from": {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": "en"},
             "text": "Hello, my parcel has not arrived yet.",

@@ -20,6 +20,9 @@ from services.social_gateway.domain.messages import Platform
 
 from .conftest import GatewayProcess, http, read_topic, without_volatile_fields
 
+# Platform timestamps a minute old: well inside the gateway's replay window.
+SENT_AT = int(time.time()) - 60
+
 pytestmark = pytest.mark.integration
 
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": "demo-telegram-secret"}
@@ -34,7 +37,7 @@ def text_update(chat_id: int, message_id: int, text: str, language_code: str = "
         "update_id": unique_id(),
         "message": {
             "message_id": message_id,
-            "date": 1764079200,
+            "date": SENT_AT,
             "chat": {"id": chat_id, "type": "private", "first_name": "Marko"},
             "from": {
                 "id": chat_id,
@@ -200,7 +203,7 @@ def test_edits_captions_photos_and_documents(gateway: GatewayProcess, topics: st
         "update_id": unique_id(),
         "message": {
             "message_id": 10,
-            "date": 1764079200,
+            "date": SENT_AT,
             "chat": chat,
             "from": sender,
             "caption": "Dobrý deň, posielam fotku poškodeného balíka.",
@@ -214,7 +217,7 @@ def test_edits_captions_photos_and_documents(gateway: GatewayProcess, topics: st
         "update_id": unique_id(),
         "message": {
             "message_id": 11,
-            "date": 1764079201,
+            "date": SENT_AT + 1,
             "chat": chat,
             "from": sender,
             "document": {
@@ -230,8 +233,8 @@ def test_edits_captions_photos_and_documents(gateway: GatewayProcess, topics: st
         "update_id": unique_id(),
         "edited_message": {
             "message_id": 10,
-            "date": 1764079200,
-            "edit_date": 1764079260,
+            "date": SENT_AT,
+            "edit_date": SENT_AT + 60,
             "chat": chat,
             "from": sender,
             "caption": "Dobrý deň, posielam fotku poškodeného balíka. Objednávka 1234.",

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import random
+import time
 
 import httpx
 import pytest
@@ -16,6 +17,9 @@ from services.social_gateway.domain.contact_events import conversation_id, custo
 from services.social_gateway.domain.messages import Platform
 
 from .conftest import GatewayProcess, http, inbound_events, without_volatile_fields, x_signature
+
+# Platform timestamps a minute old: well inside the gateway's replay window.
+SENT_AT = int(time.time()) - 60
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +38,7 @@ def dm(event_id: str, sender_id: str, recipient_id: str, text: str, **message_da
     return {
         "type": "message_create",
         "id": event_id,
-        "created_timestamp": "1764079200557",
+        "created_timestamp": str(SENT_AT * 1000 + 557),
         "message_create": {
             "target": {"recipient_id": recipient_id},
             "sender_id": sender_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,8 +13,9 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from contactrouting.metrics import DEAD_LETTERS, WEBHOOK_SIGNATURE_FAILURES
-from services.social_gateway.domain.intake import SinkUnavailable, WebhookIntake
-from services.social_gateway.domain.messages import MalformedPayload, Normalized
+from services.social_gateway.domain.intake import SinkUnavailable, WebhookIntake, hashed
+from services.social_gateway.domain.messages import InboundMessage, MalformedPayload, Normalized
+from services.social_gateway.domain.replay_window import ReplayWindow
 from services.social_gateway.domain.signatures import Verdict
 
 log = structlog.get_logger()
@@ -41,8 +43,10 @@ class Delivery:
 
 
 class WebhookPipeline:
-    def __init__(self, intake: WebhookIntake) -> None:
+    def __init__(self, intake: WebhookIntake, window: ReplayWindow, clock: Callable[[], float] = time.time) -> None:
         self._intake = intake
+        self._window = window
+        self._clock = clock
         self.counters: Counter[str] = Counter()
 
     def handle(self, delivery: Delivery) -> Answer:
@@ -68,8 +72,11 @@ class WebhookPipeline:
             normalized = delivery.normalize(delivery.body)
         except MalformedPayload as malformed:
             return self._dead_letter(delivery, malformed)
+        screened = self._window.screen(normalized, self._clock())
+        if screened.stale and not self._dead_letter_stale(delivery, screened.stale):
+            return Answer(503, {"error": "event bus unavailable, retry later"})
         try:
-            outcome = self._intake.accept(normalized)
+            outcome = self._intake.accept(screened.fresh)
         except SinkUnavailable as error:
             self.counters[f"{delivery.platform}.unavailable"] += 1
             log.error("webhook_publish_failed", platform=delivery.platform, error=str(error))
@@ -87,9 +94,27 @@ class WebhookPipeline:
             duplicates=outcome.duplicates,
             skipped=outcome.skipped,
         )
-        return Answer(
-            200, {"published": outcome.published, "duplicates": outcome.duplicates, "skipped": outcome.skipped}
-        )
+        counts = {"published": outcome.published, "duplicates": outcome.duplicates, "skipped": outcome.skipped}
+        return Answer(200, counts | ({"stale": len(screened.stale)} if screened.stale else {}))
+
+    def _dead_letter_stale(self, delivery: Delivery, stale: tuple[InboundMessage, ...]) -> bool:
+        """Messages older than the replay window: kept on the dead-letter topic, counted, not routed."""
+        source = f"social_gateway.{delivery.platform}"
+        details = {
+            "route": delivery.route,
+            **delivery.details,
+            "stale_messages": ",".join(hashed(m.dedupe_key) for m in stale),
+            "oldest_sent_at_s": str(int(min(m.sent_at_s for m in stale))),
+        }
+        try:
+            self._intake.reject(source, "message older than the replay window", delivery.body, details)
+        except SinkUnavailable as error:
+            log.error("dead_letter_failed", platform=delivery.platform, error=str(error))
+            return False
+        self.counters[f"{delivery.platform}.stale"] += len(stale)
+        DEAD_LETTERS.add(len(stale), {"source": source, "reason": "stale"})
+        log.warning("webhook_stale_messages", platform=delivery.platform, stale=len(stale))
+        return True
 
     def _dead_letter(self, delivery: Delivery, malformed: MalformedPayload) -> Answer:
         source = f"social_gateway.{delivery.platform}"
