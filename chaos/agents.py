@@ -34,6 +34,10 @@ class AgentObservations:
     reconnects: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def delivered_tags(self) -> set[str]:
+        with self.lock:
+            return set(self.assigned_tags)
+
 
 class ChaosAgent(threading.Thread):
     def __init__(

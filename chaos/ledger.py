@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contactrouting.config import ServiceSettings
@@ -82,12 +83,25 @@ class Ledger:
     def assigned_tags(self) -> set[str]:
         return {h.tag for h in self.by_contact.values() if h.accepted_at()}
 
-    def settle(self, sent: set[str], timeout_s: float) -> None:
-        """Reads until every sent tag is assigned, or the timeout passes."""
+    def settle(self, sent: set[str], timeout_s: float, delivered: Callable[[], set[str]]) -> None:
+        """Reads until every sent tag is assigned here and `delivered` to an agent, or the timeout passes.
+
+        Both sides are awaited: an agent may see its assignment a moment after routing.events holds it (the router
+        shows work only once its ACCEPTED is acknowledged), and "not yet" must not be reported as "never".
+        """
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not sent <= self.assigned_tags():
+        while time.monotonic() < deadline and not (sent <= self.assigned_tags() and sent <= delivered()):
             self.poll()
         self.poll(timeout_ms=1000)  # a last look for late duplicates
+
+    def describe(self, tag: str) -> str:
+        """One contact's routing history, for a failure note: `QUEUED, OFFERED@agent, ACCEPTED@agent, …`."""
+        steps = []
+        for contact_id in sorted(self.contacts_of_tag.get(tag, ())):
+            for event in self.by_contact[contact_id].events:
+                name = RET.Name(event.type).removeprefix("ROUTING_EVENT_TYPE_")
+                steps.append(f"{name}@{event.agent_id}" if event.agent_id else name)
+        return f"{tag}: {', '.join(steps) or 'no routing events'}"
 
     def verdict(self, sent: set[str]) -> Verdict:
         duplicated = sorted(

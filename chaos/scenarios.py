@@ -127,13 +127,15 @@ def run_scenario(scenario: Scenario, size: Size, var_dir: Path, progress: Progre
         sent = set(report.acked)
         progress(f"{len(sent)} contacts acknowledged by the gateways ({report.retries} retries); checking")
         assert platform.ledger is not None and platform.pool is not None
-        platform.ledger.settle(sent, size.settle_s)
-        verdict = platform.ledger.verdict(sent)
         seen = platform.pool.seen
+        platform.ledger.settle(sent, size.settle_s, seen.delivered_tags)
+        verdict = platform.ledger.verdict(sent)
         notes = [f"gave up sending {len(report.gave_up)}"] if report.gave_up else []
-        undelivered = [tag for tag in sent if tag not in seen.assigned_tags and tag not in verdict.lost]
+        delivered = seen.delivered_tags()
+        undelivered = sorted(tag for tag in sent if tag not in delivered and tag not in verdict.lost)
         if undelivered:
             notes.append(f"{len(undelivered)} accepted in routing.events but never seen by an agent")
+            notes.extend(platform.ledger.describe(tag) for tag in undelivered[:3])
         if verdict.duplicated:
             notes.append("duplicated e.g. " + ", ".join(verdict.duplicated[:3]))
         if verdict.lost:
