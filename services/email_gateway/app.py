@@ -74,7 +74,10 @@ class EmailGateway:
             ),
             stop=self._stopping,
             clock=time.time,
+            feedback_base_url=settings.feedback_base_url,
         )
+        if not settings.feedback_base_url:
+            log.warning("feedback_base_url_unset", effect="survey mails are recorded as DELIVERY_FAILED")
         imap_intake = MailIntake(directory, publisher, self._threads, source="email_gateway.imap")
         self._pollers = [
             ImapPoller(account, account.password(), imap_intake, self._stopping) for account in config.imap_accounts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,6 +32,19 @@ class EmailGatewaySettings(ServiceSettings):
     email_send_max_attempts: int = Field(default=5, ge=1)
     email_send_first_retry_s: float = Field(default=2.0, gt=0)
     email_send_max_retry_s: float = Field(default=60.0, gt=0)
+    # The public URL of the feedback endpoint (the social gateway's HTTP server); survey mails link to
+    # {FEEDBACK_BASE_URL}/feedback/{ticket}. Without it a survey mail cannot be sent and is recorded as failed.
+    feedback_base_url: str = ""
+
+    @field_validator("feedback_base_url")
+    @classmethod
+    def _an_http_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+            raise ValueError("FEEDBACK_BASE_URL must be an http(s) URL such as https://feedback.example.com")
+        if urlsplit(value).query or urlsplit(value).fragment:
+            raise ValueError("FEEDBACK_BASE_URL must not carry a query or a fragment")
+        return value
 
     @model_validator(mode="after")
     def _tls_files_come_in_pairs(self) -> EmailGatewaySettings:

@@ -60,3 +60,25 @@ def test_imap_passwords_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
         account.password()
     monkeypatch.setenv("HELPDESK_IMAP_PASSWORD", "s3cret")
     assert account.password() == "s3cret"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", ""), ("https://feedback.example.com/", "https://feedback.example.com"), ("http://127.0.0.1:8080", None)],
+)
+def test_feedback_base_url_is_an_http_url_without_trailing_slash(value: str, expected: str | None) -> None:
+    from services.email_gateway.config import EmailGatewaySettings
+
+    assert EmailGatewaySettings(feedback_base_url=value).feedback_base_url == (
+        expected if expected is not None else value
+    )
+
+
+@pytest.mark.parametrize("value", ["feedback.example.com", "ftp://example.com", "https://example.com/?a=1", "https://"])
+def test_a_feedback_base_url_that_cannot_prefix_a_link_is_refused(value: str) -> None:
+    from pydantic import ValidationError
+
+    from services.email_gateway.config import EmailGatewaySettings
+
+    with pytest.raises(ValidationError, match="FEEDBACK_BASE_URL"):
+        EmailGatewaySettings(feedback_base_url=value)

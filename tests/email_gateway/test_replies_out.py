@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import smtplib
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -24,52 +19,9 @@ from contactrouting.v1 import contact_pb2, routing_pb2
 from devstack.ports import free_port
 
 from .conftest import RunningGateway, messages_of, read_topic, start_gateway
+from .relay_sink import Relay
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class RelayedMail:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-@dataclass
-class Relay:
-    """An aiosmtpd relay: refuses `gone@` for good, `flaky@` twice with 451, and keeps everything else."""
-
-    received: list[RelayedMail] = field(default_factory=list)
-    attempts: dict[str, int] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        with self.lock:
-            self.attempts[address] = self.attempts.get(address, 0) + 1
-            attempt = self.attempts[address]
-        if address.startswith("gone@"):
-            return "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown"
-        if address.startswith("flaky@") and attempt <= 2:
-            return "451 4.3.0 Try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-        assert isinstance(message, EmailMessage)
-        with self.lock:
-            self.received.append(RelayedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def wait_for(self, recipient: str, timeout_s: float = 30.0) -> RelayedMail:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self.lock:
-                found = [mail for mail in self.received if recipient in mail.rcpt_tos]
-            if found:
-                return found[-1]
-            time.sleep(0.1)
-        raise AssertionError(f"the relay received nothing for {recipient}")
 
 
 @pytest.fixture(scope="module")
@@ -280,3 +232,36 @@ def test_a_later_bounce_of_a_sent_reply_becomes_delivery_failed_not_a_contact(
         gateway_with_relay.kafka_bootstrap, CONTACTS_INBOUND, contact_pb2.ContactEvent, lambda _: False, 2
     )
     assert not [e for e in messages_of(contacts, contact_pb2.ContactEvent) if e.source.platform_message_id == dsn_id]
+
+
+def test_a_survey_without_feedback_base_url_is_recorded_as_delivery_failed_not_dropped(
+    gateway_with_relay: RunningGateway, relay: tuple[Relay, int]
+) -> None:
+    customer = f"survey-{uuid.uuid4().hex[:6]}@example.net"
+    contact = contact_for(
+        gateway_with_relay, send_inbound(gateway_with_relay, customer, "Hi", "Thanks for the help.", Precedence="bulk")
+    )
+    survey = contact_pb2.OutboundMessage(
+        message_id=uuid.uuid4().hex,
+        contact_id=contact.contact_id,
+        conversation_id=contact.conversation_id,
+        channel=contact_pb2.CHANNEL_EMAIL,
+        agent_id="agent-7",
+        customer=contact.customer,
+        subject="How did we do?",
+        body_text="Please rate our help.",
+        language="en",
+        in_reply_to=contact.source,
+        kind=contact_pb2.OUTBOUND_KIND_SURVEY,
+        survey=contact_pb2.Survey(survey_id="s-1", scales=[contact_pb2.SURVEY_SCALE_CSAT], ticket="t.sig"),
+    )
+    producer = ProtoProducer(ServiceSettings(kafka_bootstrap_servers=gateway_with_relay.kafka_bootstrap), client_id="t")
+    try:
+        producer.publish_and_wait(CONTACTS_OUTBOUND, survey.conversation_id, survey)
+    finally:
+        producer.close()
+    [failed] = routing_events(gateway_with_relay, contact.contact_id)
+    assert failed.type == routing_pb2.ROUTING_EVENT_TYPE_DELIVERY_FAILED
+    assert failed.reason == "survey: FEEDBACK_BASE_URL is not set: no rating links"
+    assert failed.agent_id == "agent-7" and failed.customer_id == contact.customer.customer_id
+    assert customer not in relay[0].attempts

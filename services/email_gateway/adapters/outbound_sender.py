@@ -23,6 +23,7 @@ from services.email_gateway.adapters.smtp_relay import DeliveryError, SmtpRelay
 from services.email_gateway.adapters.sqlite_threads import ThreadStore
 from services.email_gateway.domain.addresses import mask_address
 from services.email_gateway.domain.outbound_mail import Reply, compose, message_id_for
+from services.email_gateway.domain.survey_mail import SurveyNotRenderable, render_survey
 from services.email_gateway.domain.threads import Conversation
 
 log = structlog.get_logger()
@@ -40,6 +41,7 @@ class OutboundSender:
         retry_delays_s: list[float],
         stop: threading.Event,
         clock: Callable[[], float],
+        feedback_base_url: str = "",
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -49,6 +51,7 @@ class OutboundSender:
         self._retry_delays_s = retry_delays_s
         self._stop = stop
         self._clock = clock
+        self._feedback_base_url = feedback_base_url
         self._thread = threading.Thread(target=self._run, name="outbound-sender", daemon=True)
 
     def start(self) -> None:
@@ -84,12 +87,18 @@ class OutboundSender:
             return self._deliver(outbound, span)
 
     def _deliver(self, outbound: contact_pb2.OutboundMessage, span: trace.Span) -> bool:
-        reply = self._reply(outbound)
+        try:
+            reply = self._reply(outbound)
+        except SurveyNotRenderable as error:
+            # A survey without rating links is useless to the customer: a visible failure, never a silent drop.
+            log.error("survey_not_sendable", contact_id=outbound.contact_id, reason=str(error))
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+            self._record_failure(outbound, str(error), attempt=0)
+            return True
         mail = compose(reply)
-        envelope_from = "" if reply.automatic else reply.from_mailbox  # RFC 3834: null sender for auto-replies
         for attempt, delay_s in enumerate([*self._retry_delays_s, None], start=1):
             try:
-                self._relay.send(mail, envelope_from, reply.to_address)
+                self._relay.send(mail, reply.envelope_from, reply.to_address)
             except DeliveryError as error:
                 log.warning(
                     "email_send_failed",
@@ -114,19 +123,29 @@ class OutboundSender:
         return True
 
     def _reply(self, outbound: contact_pb2.OutboundMessage) -> Reply:
+        """The mail to send; raises SurveyNotRenderable for a survey whose rating links cannot be built."""
         known = self._threads.by_id(outbound.conversation_id)
         source = outbound.in_reply_to
+        body, html_body, auto_submitted = outbound.body_text, "", ""
+        if outbound.kind == contact_pb2.OUTBOUND_KIND_AUTO_ACKNOWLEDGEMENT:
+            auto_submitted = "auto-replied"
+        elif outbound.kind == contact_pb2.OUTBOUND_KIND_SURVEY:
+            survey = render_survey(
+                outbound.body_text, outbound.language, outbound.survey, self._feedback_base_url, outbound.subject
+            )
+            body, html_body, auto_submitted = survey.text, survey.html, "auto-generated"
         return Reply(
             outbound_id=outbound.message_id or str(uuid.uuid4()),
             from_mailbox=self._mailbox_of(outbound),
             to_address=outbound.customer.handle,
             to_name=outbound.customer.display_name,
             subject=outbound.subject,
-            body=outbound.body_text,
+            body=body,
             reference_tag=known.reference_tag if known else source.thread_id,
             in_reply_to=source.platform_message_id,
             references=list(source.references),
-            automatic=outbound.kind == contact_pb2.OUTBOUND_KIND_AUTO_ACKNOWLEDGEMENT,
+            auto_submitted=auto_submitted,
+            html_body=html_body,
         )
 
     def _mailbox_of(self, outbound: contact_pb2.OutboundMessage) -> str:

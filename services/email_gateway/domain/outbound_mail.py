@@ -23,7 +23,19 @@ class Reply:
     reference_tag: str
     in_reply_to: str
     references: Sequence[str]
-    automatic: bool
+    # RFC 3834 Auto-Submitted: "auto-replied" for acknowledgements, "auto-generated" for surveys, "" for agents.
+    auto_submitted: str = ""
+    # An HTML alternative to `body`, for mail whose links should be buttons.
+    html_body: str = ""
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.auto_submitted)
+
+    @property
+    def envelope_from(self) -> str:
+        """The null reverse-path for auto-replies (RFC 3834), so a bounce of one never reaches anybody."""
+        return "" if self.auto_submitted == "auto-replied" else self.from_mailbox
 
 
 def message_id_for(outbound_id: str, from_mailbox: str) -> str:
@@ -43,11 +55,14 @@ def compose(reply: Reply) -> EmailMessage:
     if any(references):
         message["References"] = " ".join(reference for reference in references if reference)
     if reply.automatic:
-        # RFC 3834: marks the acknowledgement so that well-behaved robots never answer it.
-        message["Auto-Submitted"] = "auto-replied"
+        # RFC 3834: marks automatic mail so that well-behaved robots (vacation notices) never answer it.
+        message["Auto-Submitted"] = reply.auto_submitted
         message["X-Auto-Response-Suppress"] = "All"
+    if reply.auto_submitted == "auto-replied":
         message["Precedence"] = "bulk"
     message.set_content(reply.body)
+    if reply.html_body:
+        message.add_alternative(reply.html_body, subtype="html")
     return message
 
 
