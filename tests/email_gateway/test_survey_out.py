@@ -71,9 +71,7 @@ def inbound_contact(gateway: RunningGateway, customer: str, subject: str, body: 
     return event
 
 
-def survey_for(
-    contact: contact_pb2.ContactEvent, *scales: contact_pb2.SurveyScale
-) -> contact_pb2.OutboundMessage:
+def survey_for(contact: contact_pb2.ContactEvent, *scales: contact_pb2.SurveyScale) -> contact_pb2.OutboundMessage:
     """What the router publishes when a completed contact is due for its survey."""
     ticket = feedback_pb2.SurveyTicket(
         survey_id=str(uuid.uuid4()),
