@@ -42,7 +42,9 @@ Contact routing platform is ready.
   email gateway SMTP      127.0.0.1:{p.smtp}      mail to support@ / billing@ / vip@example.com
   email gateway health    http://127.0.0.1:{p.email_health}/readyz
   social gateway webhooks http://127.0.0.1:{p.webhook}/webhooks/{{meta,telegram/demo-bot,x}}
-  outbound mail sink      127.0.0.1:{p.mail_sink}      replies land in {stack.var_dir / "outbox"}
+  outbound mail sink      127.0.0.1:{p.mail_sink}      replies and surveys land in {stack.var_dir / "outbox"}
+  platforms stand-in      http://127.0.0.1:{p.platform_sink}  social replies and surveys: outbox/platforms.jsonl
+  survey rating links     http://127.0.0.1:{p.webhook}/feedback/...   report --group-by queue
   Prometheus metrics      http://127.0.0.1:{p.router_metrics}/metrics (router), {p.skills_metrics} (skills), \
 {p.email_gateway_metrics} (email), {p.social_gateway_metrics} (social)
   logs and traces         {stack.var_dir / "logs"}   {stack.var_dir / "traces"}
@@ -63,6 +65,7 @@ Press Ctrl-C to stop everything.
 def run() -> int:
     ports = StackPorts.defaults()
     wanted = [ports.skills_grpc, ports.router_grpc, ports.smtp, ports.email_health, ports.webhook, ports.mail_sink]
+    wanted.append(ports.platform_sink)
     wanted += [ports.metrics(name) for name in ("router", "skills", "email_gateway", "social_gateway")]
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         wanted.append(ports.broker)

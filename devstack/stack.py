@@ -12,11 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import yaml
+
 from devstack.broker import EmbeddedBroker
 from devstack.ports import wait_for_port
 from devstack.readiness import wait_for_grpc_health, wait_for_http_ok
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Signs survey tickets in the local stack (router issues them, the social gateway verifies); never used in deploy/.
+DEMO_FEEDBACK_SECRET = "demo-feedback-secret-local-only"
 Progress = Callable[[str], None]
 
 
@@ -35,6 +39,8 @@ class StackPorts:
     skills_metrics: int = 0
     email_gateway_metrics: int = 0
     social_gateway_metrics: int = 0
+    # The social platforms' stand-in (devstack.platform_sink); 0 in a state file written before it existed.
+    platform_sink: int = 0
 
     @classmethod
     def defaults(cls) -> StackPorts:
@@ -50,6 +56,7 @@ class StackPorts:
             skills_metrics=int(os.environ.get("SKILLS_METRICS_PORT", "9102")),
             email_gateway_metrics=int(os.environ.get("EMAIL_GATEWAY_METRICS_PORT", "9103")),
             social_gateway_metrics=int(os.environ.get("SOCIAL_GATEWAY_METRICS_PORT", "9104")),
+            platform_sink=int(os.environ.get("PLATFORM_SINK_PORT", "2527")),
         )
 
     @classmethod
@@ -124,7 +131,8 @@ class ServiceProcess:
 class Stack:
     """Starts and stops the platform; the one place that knows how the local processes fit together."""
 
-    SERVICE_ORDER = ("mail_sink", "skills", "router", "email_gateway", "social_gateway")
+    SERVICE_ORDER = ("mail_sink", "platform_sink", "skills", "router", "email_gateway", "social_gateway")
+    SINKS = ("mail_sink", "platform_sink")
 
     def __init__(
         self,
@@ -171,10 +179,12 @@ class Stack:
         p = self.ports
         specific = {
             "mail_sink": {},
+            "platform_sink": {},
             "skills": {"SKILLS_GRPC_PORT": str(p.skills_grpc)},
             "router": {
                 "ROUTER_GRPC_PORT": str(p.router_grpc),
                 "ROUTING_POLICY_FILE": str(REPO_ROOT / "config" / "routing_policy.yaml"),
+                "FEEDBACK_TOKEN_SECRET": DEMO_FEEDBACK_SECRET,
             },
             "email_gateway": {
                 "SMTP_HOST": "127.0.0.1",
@@ -183,23 +193,49 @@ class Stack:
                 "EMAIL_GATEWAY_CONFIG": str(REPO_ROOT / "config" / "email_gateway.yaml"),
                 "SMTP_RELAY_HOST": "127.0.0.1",
                 "SMTP_RELAY_PORT": str(p.mail_sink),
+                # Survey rating links point at the social gateway, which records the answers.
+                "FEEDBACK_BASE_URL": f"http://127.0.0.1:{p.webhook}",
             },
             "social_gateway": {
                 "WEBHOOK_HOST": "127.0.0.1",
                 "WEBHOOK_PORT": str(p.webhook),
-                "SOCIAL_GATEWAY_CONFIG": str(REPO_ROOT / "config" / "social_gateway.yaml"),
+                "SOCIAL_GATEWAY_CONFIG": str(self.social_gateway_config()),
                 "DEMO_MODE": "true",
+                "FEEDBACK_TOKEN_SECRET": DEMO_FEEDBACK_SECRET,
             },
         }[name]
-        if name != "mail_sink":
+        if name not in self.SINKS:
             specific["METRICS_PORT"] = str(p.metrics(name))
         return {**self.common_env(), **specific, **self.service_env_overrides.get(name, {})}
 
+    def social_gateway_config(self) -> Path:
+        """The demo config with the platforms' send APIs pointed at the local platform sink (and demo tokens),
+        so replies and surveys to social customers go out somewhere visible instead of failing."""
+        config = yaml.safe_load((REPO_ROOT / "config" / "social_gateway.yaml").read_text())
+        sink = f"http://127.0.0.1:{self.ports.platform_sink}"
+        config["telegram"]["api_base_url"] = f"{sink}/telegram"
+        for bot in config["telegram"]["bots"].values():
+            bot["api_token"] = bot.get("api_token") or "demo-bot-api-token"
+        config["meta"]["graph_api_base_url"] = f"{sink}/graph"
+        for source in config["meta"]["sources"].values():
+            source["access_token"] = source.get("access_token") or "demo-page-access-token"
+        config["x"]["api_base_url"] = f"{sink}/x"
+        for account in config["x"]["accounts"].values():
+            account["access_token"] = account.get("access_token") or "demo-x-access-token"
+        path = self.var_dir / "config" / "social_gateway.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
     def _process(self, name: str) -> ServiceProcess:
         log_path = self.var_dir / "logs" / f"{name}.log"
+        outbox = str(self.var_dir / "outbox")
         if name == "mail_sink":
-            args = ("--port", str(self.ports.mail_sink), "--maildir", str(self.var_dir / "outbox"))
+            args = ("--port", str(self.ports.mail_sink), "--maildir", outbox)
             return ServiceProcess(name, "devstack.mail_sink", self.common_env(), log_path, args)
+        if name == "platform_sink":
+            args = ("--port", str(self.ports.platform_sink), "--outbox", outbox)
+            return ServiceProcess(name, "devstack.platform_sink", self.common_env(), log_path, args)
         return ServiceProcess(name, f"services.{name}", self.service_env(name), log_path)
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -234,6 +270,8 @@ class Stack:
         try:
             if name == "mail_sink":
                 wait_for_port(p.mail_sink, timeout_s)
+            elif name == "platform_sink":
+                wait_for_port(p.platform_sink, timeout_s)
             elif name == "skills":
                 wait_for_grpc_health(f"127.0.0.1:{p.skills_grpc}", "contactrouting.v1.SkillsAdmin", timeout_s)
             elif name == "router":
