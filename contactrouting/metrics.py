@@ -86,6 +86,19 @@ class TopicLabels(TypedDict):
     topic: str
 
 
+class ServiceLabels(TypedDict):
+    queue: str
+    channel: str
+    language: str
+
+
+class ServiceTimeLabels(TypedDict):
+    queue: str
+    channel: str
+    language: str
+    statistic: str  # avg | p90
+
+
 LabelsT = TypeVar("LabelsT", bound=Mapping[str, Any])
 Reading = tuple[float, LabelsT]
 
@@ -219,6 +232,14 @@ class Instruments:
     consumer_lag: Gauge[ConsumerLagLabels]
     outbox_pending: ObservedGauge[TopicLabels]
     outbox_published: Counter[TopicLabels]
+    service_completed: ObservedGauge[ServiceLabels]
+    service_csat: ObservedGauge[ServiceLabels]
+    service_csat_responses: ObservedGauge[ServiceLabels]
+    service_nps: ObservedGauge[ServiceLabels]
+    service_nps_responses: ObservedGauge[ServiceLabels]
+    service_first_response_time: ObservedGauge[ServiceTimeLabels]
+    service_resolution_time: ObservedGauge[ServiceTimeLabels]
+    service_reopen_rate: ObservedGauge[ServiceLabels]
 
 
 def build_instruments(meter: Meter) -> Instruments:
@@ -226,6 +247,8 @@ def build_instruments(meter: Meter) -> Instruments:
     channel_language = _keys(ChannelLanguageLabels)
     queue = _keys(QueueLabels)
     queue_channel = _keys(QueueChannelLabels)
+    service = _keys(ServiceLabels)
+    service_time = _keys(ServiceTimeLabels)
     return Instruments(
         contacts_received=Counter[ChannelLanguageLabels](
             "contacts.received", "{contact}", "Customer messages accepted by a gateway.", channel_language
@@ -278,6 +301,31 @@ def build_instruments(meter: Meter) -> Instruments:
         outbox_published=Counter[TopicLabels](
             "outbox.published", "{record}", "Outbox records acknowledged by the broker.", _keys(TopicLabels)
         ).bind(meter),
+        # Service figures over the contacts completed in the router's metrics period (7 days by default).
+        service_completed=ObservedGauge[ServiceLabels](
+            "service.completed", "{contact}", "Contacts completed in the metrics period.", service
+        ).bind(meter),
+        service_csat=ObservedGauge[ServiceLabels](
+            "service.csat", "%", "Share of CSAT answers rated 4 or 5.", service
+        ).bind(meter),
+        service_csat_responses=ObservedGauge[ServiceLabels](
+            "service.csat.responses", "{answer}", "CSAT answers behind service.csat.", service
+        ).bind(meter),
+        service_nps=ObservedGauge[ServiceLabels](
+            "service.nps", "{point}", "Net promoter score: % of 9-10 answers minus % of 0-6 answers.", service
+        ).bind(meter),
+        service_nps_responses=ObservedGauge[ServiceLabels](
+            "service.nps.responses", "{answer}", "NPS answers behind service.nps.", service
+        ).bind(meter),
+        service_first_response_time=ObservedGauge[ServiceTimeLabels](
+            "service.first_response_time", "s", "From receipt to the first reply sent (avg|p90).", service_time
+        ).bind(meter),
+        service_resolution_time=ObservedGauge[ServiceTimeLabels](
+            "service.resolution_time", "s", "From receipt to completion (avg|p90).", service_time
+        ).bind(meter),
+        service_reopen_rate=ObservedGauge[ServiceLabels](
+            "service.reopen_rate", "%", "Completed contacts whose conversation came back in the reopen window.", service
+        ).bind(meter),
     )
 
 
@@ -299,6 +347,14 @@ SMTP_REJECTS = INSTRUMENTS.smtp_rejects
 CONSUMER_LAG = INSTRUMENTS.consumer_lag
 OUTBOX_PENDING = INSTRUMENTS.outbox_pending
 OUTBOX_PUBLISHED = INSTRUMENTS.outbox_published
+SERVICE_COMPLETED = INSTRUMENTS.service_completed
+SERVICE_CSAT = INSTRUMENTS.service_csat
+SERVICE_CSAT_RESPONSES = INSTRUMENTS.service_csat_responses
+SERVICE_NPS = INSTRUMENTS.service_nps
+SERVICE_NPS_RESPONSES = INSTRUMENTS.service_nps_responses
+SERVICE_FIRST_RESPONSE_TIME = INSTRUMENTS.service_first_response_time
+SERVICE_RESOLUTION_TIME = INSTRUMENTS.service_resolution_time
+SERVICE_REOPEN_RATE = INSTRUMENTS.service_reopen_rate
 
 
 @dataclass

@@ -19,9 +19,11 @@ from services.router.adapters import grpc_agent_desk, grpc_routing_admin
 from services.router.adapters.agent_authentication import AgentAuthenticator
 from services.router.adapters.agent_profile_table import AgentProfileTable
 from services.router.adapters.contact_intake import ContactIntake
+from services.router.adapters.feedback_intake import FeedbackIntake
 from services.router.adapters.kafka_publisher import RouterPublisher
 from services.router.adapters.recovery import RoutingEventsReader, restore
 from services.router.adapters.routing_clock import PolicyWatch, RoutingClock
+from services.router.adapters.service_history import DAY_S, ServiceHistory
 from services.router.adapters.switchboard import Switchboard
 from services.router.domain import RoutingEngine, load_policy
 
@@ -44,6 +46,13 @@ class RouterSettings(ServiceSettings):
     agent_token_secret: str = Field(default="", repr=False)
     # Bearer token RoutingAdmin callers must present; empty leaves the read-only admin API open.
     router_admin_token: str = Field(default="", repr=False)
+    # Service reports (GetServiceReport, the service.* gauges): how much history the router keeps in memory,
+    # when a conversation counts as reopened, the period the gauges cover and how often they are recomputed.
+    router_service_window_days: float = Field(default=30.0, gt=0)
+    router_service_max_contacts: int = Field(default=100_000, ge=100)
+    router_reopen_window_days: float = Field(default=7.0, gt=0)
+    router_service_metrics_days: float = Field(default=7.0, gt=0)
+    router_service_refresh_s: float = Field(default=15.0, gt=0)
 
     @field_validator("agent_token_secret")
     @classmethod
@@ -65,10 +74,19 @@ class Router:
         self._threads: list[threading.Thread] = []
         engine = RoutingEngine(load_policy(settings.routing_policy_file))  # a bad policy fails before any I/O
         self.publisher = RouterPublisher(ProtoProducer(settings, client_id="router"), self._fail)
-        self.switchboard = Switchboard(engine, self.publisher)
+        service = ServiceHistory(
+            window_s=settings.router_service_window_days * DAY_S,
+            max_contacts=settings.router_service_max_contacts,
+            reopen_window_s=settings.router_reopen_window_days * DAY_S,
+            metrics_period_s=settings.router_service_metrics_days * DAY_S,
+        )
+        self.switchboard = Switchboard(engine, self.publisher, service=service)
         self.profiles = AgentProfileTable(settings, self.switchboard)
         self.intake = ContactIntake(settings, self.switchboard, self.publisher)
         self.routing_events = RoutingEventsReader(settings)
+        self.feedback = FeedbackIntake(
+            settings, service, self.switchboard.metrics.service_figures, settings.router_service_refresh_s
+        )
         self.clock = RoutingClock(
             self.switchboard,
             settings.router_tick_interval_s,
@@ -113,6 +131,7 @@ class Router:
         self._spawn("routing-events", lambda halt: self.routing_events.follow(self.switchboard, halt))
         self._spawn("contact-intake", self.intake.run)
         self._spawn("routing-clock", self.clock.run)
+        self._spawn("contacts-feedback", self.feedback.run)
         self.switchboard.metrics.install()
         self._ready = True
         self._set_health(SERVING)

@@ -1,14 +1,19 @@
-"""RoutingAdmin: read-only queue statistics and contact explanations for operators and dashboards."""
+"""RoutingAdmin: read-only queue statistics, contact explanations and service reports for operators and
+dashboards."""
 
 from __future__ import annotations
 
 import hmac
+import math
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc
+from services.router.adapters.contact_mapping import seconds
 from services.router.adapters.switchboard import Switchboard
 from services.router.domain import QueueStatsView
+from services.router.domain.service_report import ALL, GROUPINGS, Period, ServiceRow
 
 SERVICE_NAME = agent_desk_pb2.DESCRIPTOR.services_by_name["RoutingAdmin"].full_name
 
@@ -26,6 +31,29 @@ def queue_stats(view: QueueStatsView) -> agent_desk_pb2.QueueStats:
         ],
         estimated_wait_ms=int(view.estimated_wait_s * 1000),
     )
+
+
+def service_report_row(row: ServiceRow) -> agent_desk_pb2.ServiceReportRow:
+    return agent_desk_pb2.ServiceReportRow(
+        key=row.key,
+        completed=row.completed,
+        csat_responses=row.csat_responses,
+        csat_percent=row.csat_percent,
+        nps_responses=row.nps_responses,
+        nps=row.nps,
+        first_responses=row.first_responses,
+        first_response_avg_s=row.first_response_avg_s,
+        first_response_p90_s=row.first_response_p90_s,
+        resolution_avg_s=row.resolution_avg_s,
+        resolution_p90_s=row.resolution_p90_s,
+        reopened=row.reopened,
+        reopen_rate_percent=row.reopen_rate_percent,
+    )
+
+
+def _instant(request: agent_desk_pb2.GetServiceReportRequest, name: str, unset: float) -> float:
+    stamp: Timestamp = getattr(request, name)
+    return seconds(stamp) if request.HasField(name) else unset  # type: ignore[arg-type]
 
 
 def bearer_token_matches(context: grpc.ServicerContext, expected: str) -> bool:
@@ -65,4 +93,24 @@ class RoutingAdminServicer(agent_desk_pb2_grpc.RoutingAdminServicer):
         if position is not None:
             response.queue_position = position[0]
             response.estimated_wait_ms = int(position[1] * 1000)
+        return response
+
+    def GetServiceReport(
+        self, request: agent_desk_pb2.GetServiceReportRequest, context: grpc.ServicerContext
+    ) -> agent_desk_pb2.GetServiceReportResponse:
+        """Figures of the contacts completed in [since, until), from the window of history the router keeps."""
+        self._authorize(context)
+        group_by = request.group_by or ALL
+        if group_by not in GROUPINGS:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"group_by must be one of {', '.join(GROUPINGS)}")
+        period = Period(_instant(request, "since", -math.inf), _instant(request, "until", math.inf))
+        if period.since >= period.until:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
+        rows = self._switchboard.service.report(period, group_by)
+        response = agent_desk_pb2.GetServiceReportResponse(
+            group_by=group_by, rows=[service_report_row(row) for row in rows]
+        )
+        for name in ("since", "until"):
+            if request.HasField(name):
+                getattr(response, name).CopyFrom(getattr(request, name))
         return response

@@ -81,6 +81,7 @@ def restore(switchboard: Switchboard, contacts: dict[str, _Replayed]) -> Recover
     for replayed in contacts.values():
         record = replayed.record
         events += len(record.history)
+        switchboard.service.record_all(record.history)
         request = contact_request(record.event, replayed.queued_at)
         if record.state == "assigned" and record.agent_id:
             engine.restore_assigned(request, record.agent_id, replayed.assigned_at)

@@ -25,6 +25,7 @@ from services.router.adapters.kafka_publisher import RouterPublisher
 from services.router.adapters.pseudonyms import pseudonym
 from services.router.adapters.routing_event_mapping import is_contact_event, routing_event
 from services.router.adapters.routing_metrics import RoutingMetrics
+from services.router.adapters.service_history import ServiceHistory
 from services.router.domain import (
     AgentSpec,
     CommandRejected,
@@ -59,10 +60,13 @@ class Switchboard:
         publisher: RouterPublisher,
         metrics: RoutingMetrics | None = None,
         clock: Clock = time.time,
+        service: ServiceHistory | None = None,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
         self.metrics = metrics or RoutingMetrics()
+        # Completed contacts, replies and survey answers for service reports; fed with every routing event.
+        self.service = service or ServiceHistory()
         self._clock = clock
         self._presence: dict[str, Presence] = {}  # of connected agents
         self._next_metrics_refresh = 0.0
@@ -227,6 +231,7 @@ class Switchboard:
         """A routing event another service wrote about one of our contacts (e.g. the gateway's REPLY_SENT)."""
         with self._lock:
             self._book.record(event)
+        self.service.record(event)
 
     # --- start-up and shut-down --------------------------------------------------------------------------------
     @property
@@ -317,6 +322,7 @@ class Switchboard:
         record.absorb(event)
         message = routing_event(event, record)
         self._book.record(message)
+        self.service.record(message)
         return self._publisher.routing_event(message)
 
     def _notify(self, event: DomainEvent, record: ContactRecord | None, now: float, futures: Futures) -> None:

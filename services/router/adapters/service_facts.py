@@ -1,0 +1,55 @@
+"""RoutingEvent and FeedbackEvent records as the facts a ServiceLedger keeps (the router and `report` share this)."""
+
+from __future__ import annotations
+
+from contactrouting.v1 import contact_pb2, feedback_pb2, routing_pb2
+from services.router.adapters.contact_mapping import channel_name, primary_language, seconds
+from services.router.domain.service_ledger import ServiceLedger
+from services.router.domain.service_report import Attribution, Scale, SurveyAnswer
+
+RET = routing_pb2.RoutingEventType
+_SCALES = {contact_pb2.SURVEY_SCALE_CSAT: Scale.CSAT, contact_pb2.SURVEY_SCALE_NPS: Scale.NPS}
+_RATINGS = {Scale.CSAT: range(1, 6), Scale.NPS: range(0, 11)}
+
+
+def attribution(agent_id: str, queue: str, channel: int, language: str) -> Attribution:
+    """Channel and language as the policy and the metrics name them ("email", "hr")."""
+    return Attribution(agent_id, queue, channel_name(channel), primary_language(language))
+
+
+def absorb_routing_event(ledger: ServiceLedger, event: routing_pb2.RoutingEvent) -> None:
+    """QUEUED, REPLY_SENT and COMPLETED are the facts of a report; every other type is ignored."""
+    at = seconds(event.occurred_at)
+    if event.type == RET.ROUTING_EVENT_TYPE_QUEUED:
+        contact = event.contact
+        received_at = seconds(contact.received_at) if contact.HasField("received_at") else at
+        ledger.queued(event.contact_id, event.conversation_id or contact.conversation_id, received_at, at)
+    elif event.type == RET.ROUTING_EVENT_TYPE_REPLY_SENT:
+        ledger.replied(event.contact_id, at)
+    elif event.type == RET.ROUTING_EVENT_TYPE_COMPLETED:
+        ledger.completed(event.contact_id, attribution(event.agent_id, event.queue, event.channel, event.language), at)
+
+
+def survey_answer(event: feedback_pb2.FeedbackEvent) -> SurveyAnswer | None:
+    """The answer, or None for an unknown scale or a rating outside it (the gateway refuses those already)."""
+    scale = _SCALES.get(event.scale)
+    if scale is None or event.rating not in _RATINGS[scale] or not event.contact_id:
+        return None
+    return SurveyAnswer(
+        survey_id=event.survey_id,
+        contact_id=event.contact_id,
+        scale=scale,
+        rating=event.rating,
+        attribution=attribution(event.agent_id, event.queue, event.channel, event.language),
+        completed_at=seconds(event.completed_at),
+        answered_at=seconds(event.answered_at),
+    )
+
+
+def absorb_feedback(ledger: ServiceLedger, event: feedback_pb2.FeedbackEvent) -> bool:
+    """Record one answer; False when it is unusable."""
+    answer = survey_answer(event)
+    if answer is None:
+        return False
+    ledger.answered(answer)
+    return True

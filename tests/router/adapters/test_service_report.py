@@ -1,0 +1,138 @@
+"""Service reports through a real router: a contact answered and completed on a real desk, the gateway's REPLY_SENT
+and survey answers on the real broker, read back from RoutingAdmin.GetServiceReport and the Prometheus scrape,
+and again after a restart (rebuilt from routing.events and contacts.feedback)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import grpc
+import pytest
+from support.prometheus import labels, samples, scrape
+
+from contactrouting.topics import CONTACTS_FEEDBACK, ROUTING_EVENTS
+from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc, contact_pb2, feedback_pb2, routing_pb2
+from devstack.ports import free_port
+
+from .harness import Desk, Kafka, RouterUnderTest, contact_event, events_of, logged_in, unique
+
+pytestmark = pytest.mark.integration
+RET = routing_pb2.RoutingEventType
+ADMIN_TOKEN = "service-report-admin-token"
+AUTHORIZED = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
+FIRST_REPLY_AFTER_S = 42.0
+
+
+def feedback(contact_id: str, scale: int, rating: int, **fields: object) -> feedback_pb2.FeedbackEvent:
+    event = feedback_pb2.FeedbackEvent(
+        event_id=uuid.uuid4().hex,
+        survey_id=f"survey-{contact_id}",
+        contact_id=contact_id,
+        scale=scale,  # type: ignore[arg-type]
+        rating=rating,
+        source=feedback_pb2.FEEDBACK_SOURCE_RATING_LINK,
+        **fields,  # type: ignore[arg-type]
+    )
+    event.answered_at.GetCurrentTime()
+    return event
+
+
+def report(target: str, group_by: str, metadata: tuple[tuple[str, str], ...] = AUTHORIZED):  # type: ignore[no-untyped-def]
+    with grpc.insecure_channel(target) as channel:
+        stub = agent_desk_pb2_grpc.RoutingAdminStub(channel)
+        return stub.GetServiceReport(
+            agent_desk_pb2.GetServiceReportRequest(group_by=group_by), metadata=metadata, timeout=5
+        )
+
+
+def wait_for_row(target: str, key: str, done: Callable[[agent_desk_pb2.ServiceReportRow], bool]):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 20
+    while True:
+        rows = {row.key: row for row in report(target, "queue").rows}
+        if key in rows and done(rows[key]):
+            return rows[key]
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.2)
+
+
+def test_csat_nps_first_response_and_resolution_from_a_real_contact_and_its_answers(
+    router_factory: Callable[..., RouterUnderTest], desks: Callable[[str, str], Desk], kafka: Kafka
+) -> None:
+    metrics_port = free_port()
+    env = {"ROUTER_ADMIN_TOKEN": ADMIN_TOKEN, "ROUTER_SERVICE_REFRESH_S": "0.2", "METRICS_PORT": str(metrics_port)}
+    router = router_factory(extra_env=env)
+    router.start()
+    skill = unique("skill")
+    desk = logged_in(router, desks, kafka, skill)
+    contact = contact_event(skill)
+    kafka.publish_contact(contact)
+    desk.accept(desk.next("offer"))
+    desk.next("assignment")
+    # The email gateway's REPLY_SENT, 42 s after the mail arrived.
+    reply = routing_pb2.RoutingEvent(
+        event_id=uuid.uuid4().hex,
+        contact_id=contact.contact_id,
+        conversation_id=contact.conversation_id,
+        type=RET.ROUTING_EVENT_TYPE_REPLY_SENT,
+        agent_id=desk.agent_id,
+        channel=contact.channel,
+    )
+    reply.occurred_at.FromNanoseconds(contact.received_at.ToNanoseconds() + int(FIRST_REPLY_AFTER_S * 1e9))
+    kafka.producer.publish_and_wait(ROUTING_EVENTS, contact.contact_id, reply)
+    complete = agent_desk_pb2.CompleteContact(contact_id=contact.contact_id, disposition="resolved")
+    desk.send(agent_desk_pb2.AgentMessage(complete=complete))
+    events_of(kafka, contact.contact_id, lambda types: RET.ROUTING_EVENT_TYPE_COMPLETED in types)
+    # Answers: CSAT 5 and NPS 6 for this contact, and CSAT 2 for a contact whose routing history the router never
+    # saw (attributed by its ticket to the same queue, channel and language, completed just now).
+    aged_out = unique("contact")
+    ticket = {"queue": "general", "channel": contact_pb2.CHANNEL_EMAIL, "language": "hr", "agent_id": "agent-x"}
+    for answer in (
+        feedback(contact.contact_id, contact_pb2.SURVEY_SCALE_CSAT, 5),
+        feedback(contact.contact_id, contact_pb2.SURVEY_SCALE_NPS, 6),
+        feedback(aged_out, contact_pb2.SURVEY_SCALE_CSAT, 2, **ticket),
+    ):
+        answer.completed_at.GetCurrentTime()
+        kafka.producer.publish_and_wait(CONTACTS_FEEDBACK, answer.contact_id, answer)
+
+    general = wait_for_row(router.target, "general", lambda row: row.csat_responses == 2 and row.completed == 1)
+    assert (general.csat_percent, general.nps_responses, general.nps) == (50.0, 1, -100.0)
+    assert (general.first_responses, general.first_response_avg_s) == (1, pytest.approx(FIRST_REPLY_AFTER_S))
+    assert 0 < general.resolution_avg_s == general.resolution_p90_s < 60
+    assert (general.reopened, general.reopen_rate_percent) == (0, 0.0)
+    by_agent = {row.key: row for row in report(router.target, "agent").rows}
+    assert (by_agent[desk.agent_id].completed, by_agent[desk.agent_id].csat_percent) == (1, 100.0)
+    assert (by_agent["agent-x"].completed, by_agent["agent-x"].csat_percent) == (0, 0.0)
+
+    series = labels(queue="general", channel="email", language="hr")
+    deadline = time.monotonic() + 10
+    while samples(text := scrape(metrics_port), "service_csat_responses").get(series) != 2:
+        assert time.monotonic() < deadline, text
+        time.sleep(0.2)
+    assert samples(text, "service_csat_percent")[series] == 50.0
+    assert samples(text, "service_nps")[series] == -100.0
+    assert samples(text, "service_completed")[series] == 1
+    assert samples(text, "service_first_response_time_seconds")[series | {("statistic", "p90")}] == pytest.approx(42)
+    assert samples(text, "service_reopen_rate_percent")[series] == 0.0
+    assert not any("agent" in dict(key) for key in samples(text, "service_csat_percent"))
+
+    router.stop()
+    restarted = router_factory(extra_env=env)
+    restarted.start()
+    again = wait_for_row(restarted.target, "general", lambda row: row.csat_responses == 2 and row.completed == 1)
+    assert again == general
+
+
+def test_a_bad_grouping_or_a_missing_token_is_refused(router_factory: Callable[..., RouterUnderTest]) -> None:
+    router = router_factory(extra_env={"ROUTER_ADMIN_TOKEN": ADMIN_TOKEN})
+    router.start()
+    with pytest.raises(grpc.RpcError) as refused:
+        report(router.target, "customer")
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "queue, agent, channel, language, all" in (refused.value.details() or "")
+    with pytest.raises(grpc.RpcError) as anonymous:
+        report(router.target, "queue", metadata=())
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    (everything,) = report(router.target, "").rows
+    assert everything.key == "all"
