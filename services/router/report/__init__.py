@@ -1,0 +1,1 @@
+"""The `report` console script: service figures for a time range, read from the whole of Kafka."""
