@@ -39,7 +39,7 @@ class FeedbackIntake:
         self.answers = 0
 
     def run(self, halt: threading.Event) -> None:
-        assigned = False
+        assigned = warned = False
         next_refresh = 0.0
         try:
             while not halt.is_set():
@@ -48,8 +48,10 @@ class FeedbackIntake:
                 elif self._consumer.assign_from_beginning():
                     assigned = True
                 else:
-                    log.warning("waiting_for_topic", topic=CONTACTS_FEEDBACK)
-                    halt.wait(min(self._refresh_s, 5.0))
+                    if not warned:
+                        log.warning("waiting_for_topic", topic=CONTACTS_FEEDBACK)
+                        warned = True
+                    halt.wait(1.0)
                 if time.monotonic() >= next_refresh:
                     self._history.refresh(self._clock(), self._publish)
                     next_refresh = time.monotonic() + self._refresh_s
