@@ -134,5 +134,12 @@ def test_a_bad_grouping_or_a_missing_token_is_refused(router_factory: Callable[.
     with pytest.raises(grpc.RpcError) as anonymous:
         report(router.target, "queue", metadata=())
     assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with grpc.insecure_channel(router.target) as channel:
+        backwards = agent_desk_pb2.GetServiceReportRequest(group_by="queue")
+        backwards.since.FromSeconds(1_800_000_000)
+        backwards.until.FromSeconds(1_700_000_000)
+        with pytest.raises(grpc.RpcError) as reversed_range:
+            agent_desk_pb2_grpc.RoutingAdminStub(channel).GetServiceReport(backwards, metadata=AUTHORIZED, timeout=5)
+    assert reversed_range.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     (everything,) = report(router.target, "").rows
     assert everything.key == "all"
