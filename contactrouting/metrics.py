@@ -76,6 +76,11 @@ class ReasonLabels(TypedDict):
     reason: str
 
 
+class FeedbackLabels(TypedDict):
+    channel: str
+    scale: str  # csat | nps
+
+
 class ConsumerLagLabels(TypedDict):
     group: str
     topic: str
@@ -229,6 +234,8 @@ class Instruments:
     agent_occupancy: ObservedGauge[ChannelLabels]
     webhook_signature_failures: Counter[WebhookSignatureLabels]
     smtp_rejects: Counter[ReasonLabels]
+    feedback_recorded: Counter[FeedbackLabels]
+    feedback_refused: Counter[ReasonLabels]
     consumer_lag: Gauge[ConsumerLagLabels]
     outbox_pending: ObservedGauge[TopicLabels]
     outbox_published: Counter[TopicLabels]
@@ -292,6 +299,12 @@ def build_instruments(meter: Meter) -> Instruments:
         smtp_rejects=Counter[ReasonLabels](
             "smtp.rejects", "{message}", "SMTP transactions refused, by reason code.", _keys(ReasonLabels)
         ).bind(meter),
+        feedback_recorded=Counter[FeedbackLabels](
+            "feedback.recorded", "{answer}", "Survey answers published to contacts.feedback.", _keys(FeedbackLabels)
+        ).bind(meter),
+        feedback_refused=Counter[ReasonLabels](
+            "feedback.refused", "{answer}", "Survey answers refused, by reason code.", _keys(ReasonLabels)
+        ).bind(meter),
         consumer_lag=Gauge[ConsumerLagLabels](
             "kafka.consumer.lag", "{record}", "Records behind the partition's end.", _keys(ConsumerLagLabels)
         ).bind(meter),
@@ -344,6 +357,8 @@ AGENTS_BY_PRESENCE = INSTRUMENTS.agents_by_presence
 AGENT_OCCUPANCY = INSTRUMENTS.agent_occupancy
 WEBHOOK_SIGNATURE_FAILURES = INSTRUMENTS.webhook_signature_failures
 SMTP_REJECTS = INSTRUMENTS.smtp_rejects
+FEEDBACK_RECORDED = INSTRUMENTS.feedback_recorded
+FEEDBACK_REFUSED = INSTRUMENTS.feedback_refused
 CONSUMER_LAG = INSTRUMENTS.consumer_lag
 OUTBOX_PENDING = INSTRUMENTS.outbox_pending
 OUTBOX_PUBLISHED = INSTRUMENTS.outbox_published

@@ -14,14 +14,18 @@ from contactrouting.language import warm_up
 from contactrouting.topics import CONTACTS_OUTBOUND
 from contactrouting.v1 import contact_pb2
 from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
+from services.social_gateway.adapters.feedback_routes import feedback_router
 from services.social_gateway.adapters.http_api import WebhookFrontDoor, create_http_app
 from services.social_gateway.adapters.kafka_sink import KafkaContactSink
 from services.social_gateway.adapters.meta_routes import meta_router
 from services.social_gateway.adapters.platform_client import PlatformClient
+from services.social_gateway.adapters.rating_links import RatingLinks
 from services.social_gateway.adapters.reply_sender import OUTBOUND_GROUP, ReplySender
+from services.social_gateway.adapters.survey_store import SqliteSurveyLedger
 from services.social_gateway.adapters.telegram_routes import telegram_router
 from services.social_gateway.adapters.webhook_pipeline import WebhookPipeline
 from services.social_gateway.adapters.x_routes import x_router
+from services.social_gateway.domain.chat_surveys import ChatSurveys
 from services.social_gateway.domain.intake import WebhookIntake
 from services.social_gateway.domain.rate_limit import RateLimiter
 from services.social_gateway.domain.replay_window import ReplayWindow
@@ -46,6 +50,8 @@ class SocialGateway:
         self._producer: ProtoProducer | None = None
         self._seen: SqliteSeenMessages | None = None
         self._sent: SqliteSeenMessages | None = None
+        self._survey_ledger: SqliteSurveyLedger | None = None
+        self._chat_surveys: ChatSurveys | None = None
         self._reply_sender: ReplySender | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
@@ -72,9 +78,14 @@ class SocialGateway:
         self._seen = SqliteSeenMessages(
             self._settings.data_dir / "social_gateway" / "published.sqlite3", limits.dedupe_retention_days * 86400
         )
-        intake = WebhookIntake(
-            KafkaContactSink(producer, limits.publish_timeout_s / 2), self._seen, self._config.queue_rules()
-        )
+        sink = KafkaContactSink(producer, limits.publish_timeout_s / 2)
+        secret = self._settings.feedback_token_secret.get_secret_value()
+        if secret:
+            self._survey_ledger = SqliteSurveyLedger(self._settings.data_dir / "social_gateway" / "surveys.sqlite3")
+            self._chat_surveys = ChatSurveys(self._survey_ledger, secret)
+        else:
+            log.warning("feedback_off", reason="FEEDBACK_TOKEN_SECRET is empty: no rating links, no chat answers")
+        intake = WebhookIntake(sink, self._seen, self._config.queue_rules(), surveys=self._chat_surveys)
         front_door = WebhookFrontDoor(
             WebhookPipeline(intake, ReplayWindow(limits.replay_window_days * 86400)),
             RateLimiter(limits.rate_per_s, limits.rate_burst),
@@ -84,6 +95,8 @@ class SocialGateway:
         app.include_router(telegram_router(self._config.telegram, front_door))
         app.include_router(meta_router(self._config.meta, front_door))
         app.include_router(x_router(self._config.x, front_door))
+        if self._survey_ledger is not None:
+            app.include_router(feedback_router(RatingLinks(secret, self._survey_ledger, sink), front_door))
         return app
 
     def _serve_http(self, app: FastAPI, stop: threading.Event) -> bool:
@@ -127,6 +140,8 @@ class SocialGateway:
             self._producer.close()
         if self._seen is not None:
             self._seen.close()
+        if self._survey_ledger is not None:
+            self._survey_ledger.close()
         log.info("service_stopped")
 
     def _start_reply_sender(self, producer: ProtoProducer, stop: threading.Event) -> ReplySender:
@@ -148,6 +163,7 @@ class SocialGateway:
             self._sent,
             self._config.retry_policy(),
             stop,
+            self._chat_surveys,
         )
         sender.start()
         return sender
@@ -156,11 +172,16 @@ class SocialGateway:
         while not stop.is_set():
             try:
                 # Half the budget may go to reaching an unreachable broker (max_block), half to waiting for the ack:
-                # either way the webhook has its answer, 200 or 503, within publish_timeout_s.
+                # either way the webhook has its answer, 200 or 503, within publish_timeout_s. A record nobody waits
+                # for any more expires soon after, so a broker that lost its producer state (a restart) renews the
+                # producer within seconds instead of blocking the partition for the default two minutes.
+                publish_timeout_ms = int(self._config.limits.publish_timeout_s * 1000)
                 return ProtoProducer(
                     self._settings,
                     client_id="social-gateway",
-                    max_block_ms=int(self._config.limits.publish_timeout_s * 500),
+                    max_block_ms=publish_timeout_ms // 2,
+                    delivery_timeout_ms=publish_timeout_ms,
+                    request_timeout_ms=min(self._settings.kafka_request_timeout_ms, publish_timeout_ms * 9 // 10),
                 )
             except KafkaError as error:
                 log.warning("kafka_unavailable", error=type(error).__name__, retry_in_s=_KAFKA_RETRY_S)

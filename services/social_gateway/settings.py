@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from contactrouting.config import DEFAULT_WEBHOOK_PORT, ServiceSettings
+from contactrouting.signing import MIN_SECRET_BYTES
 from services.social_gateway.domain.delivery_policy import RetryPolicy
 from services.social_gateway.domain.queue_rules import KeywordRule, QueueRules
 from services.social_gateway.domain.replies import ReplyEndpoints
@@ -24,6 +25,16 @@ class SocialGatewaySettings(ServiceSettings):
     webhook_port: int = Field(default=DEFAULT_WEBHOOK_PORT, ge=0, le=65535)
     social_gateway_config: Path = Path("config/social_gateway.yaml")
     demo_mode: bool = False
+    # Verifies survey tickets (the router signs them with the same secret): rating links and chat answers.
+    # Empty turns both off: /feedback answers 404 and chat messages are never taken as survey answers.
+    feedback_token_secret: SecretStr = SecretStr("")
+
+    @field_validator("feedback_token_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"FEEDBACK_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes (or empty: surveys off)")
+        return value
 
 
 class _Section(BaseModel):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
-from contactrouting.v1 import contact_pb2
+from contactrouting.survey_tickets import issue_ticket
+from contactrouting.v1 import contact_pb2, feedback_pb2
+from services.social_gateway.adapters.survey_store import SqliteSurveyLedger
+from services.social_gateway.domain.chat_surveys import ChatSurveys
+from services.social_gateway.domain.contact_events import customer_id
 from services.social_gateway.domain.intake import IntakeOutcome, PendingAck, SinkUnavailable, WebhookIntake
 from services.social_gateway.domain.messages import InboundMessage, Normalized, Platform, SkippedItem, SkipReason
 from services.social_gateway.domain.queue_rules import QueueRules
@@ -36,12 +42,20 @@ class MemorySink:
     def __init__(self, acks: int = 1000) -> None:
         self.acks = acks
         self.events: list[contact_pb2.ContactEvent] = []
+        self.answers: list[feedback_pb2.FeedbackEvent] = []
         self.letters: list[contact_pb2.DeadLetter] = []
 
     def send(self, event: contact_pb2.ContactEvent, on_acked: Callable[[], None]) -> PendingAck:
-        if len(self.events) >= self.acks:
+        if len(self.events) + len(self.answers) >= self.acks:
             raise SinkUnavailable("down")
         self.events.append(event)
+        on_acked()
+        return object()
+
+    def send_feedback(self, event: feedback_pb2.FeedbackEvent, on_acked: Callable[[], None]) -> PendingAck:
+        if len(self.events) + len(self.answers) >= self.acks:
+            raise SinkUnavailable("down")
+        self.answers.append(event)
         on_acked()
         return object()
 
@@ -90,3 +104,52 @@ def test_rejections_become_dead_letters_with_reason_and_raw_bytes() -> None:
         {"route": "/webhooks/x"},
     )
     assert letter.received_at.seconds == 5
+
+
+SECRET = "intake-survey-secret-for-tests"
+
+
+def surveyed(tmp_path: Path) -> ChatSurveys:
+    """Customer u1 on Telegram was just asked for a CSAT rating."""
+    surveys = ChatSurveys(SqliteSurveyLedger(tmp_path / "surveys.sqlite3"), SECRET)
+    ticket = feedback_pb2.SurveyTicket(
+        survey_id="s-1",
+        contact_id="contact-1",
+        scales=[contact_pb2.SURVEY_SCALE_CSAT],
+        channel=contact_pb2.CHANNEL_TELEGRAM,
+    )
+    ticket.expires_at.FromSeconds(int(time.time()) + 3600)
+    survey = contact_pb2.Survey(
+        survey_id="s-1", scales=ticket.scales, ticket=issue_ticket(ticket, SECRET), expires_at=ticket.expires_at
+    )
+    surveys.record_sent(
+        contact_pb2.OutboundMessage(
+            channel=contact_pb2.CHANNEL_TELEGRAM,
+            customer=contact_pb2.Customer(customer_id=customer_id(Platform.TELEGRAM, "u1")),
+            kind=contact_pb2.OUTBOUND_KIND_SURVEY,
+            survey=survey,
+        )
+    )
+    return surveys
+
+
+def test_a_survey_answer_is_published_as_feedback_and_never_as_a_contact(tmp_path: Path) -> None:
+    sink, seen = MemorySink(), MemorySeen()
+    intake = WebhookIntake(sink, seen, QueueRules("general"), surveys=surveyed(tmp_path))
+    outcome = intake.accept(Normalized((message("1", "4 fast and kind"), message("2", "5"), message("3", "Hi again"))))
+    assert outcome == IntakeOutcome(published=2, duplicates=0, skipped=0, survey_answers=1)
+    [answer] = sink.answers
+    assert (answer.rating, answer.comment, answer.contact_id) == (4, "fast and kind", "contact-1")
+    # The question is answered: a second number is an ordinary message.
+    assert [event.body_text for event in sink.events] == ["5", "Hi again"]
+    assert seen.confirmed == {message(n).dedupe_key for n in "123"}
+
+
+def test_an_unacknowledged_answer_can_be_given_again_by_the_platforms_retry(tmp_path: Path) -> None:
+    sink, seen = MemorySink(acks=0), MemorySeen()
+    intake = WebhookIntake(sink, seen, QueueRules("general"), surveys=surveyed(tmp_path))
+    with pytest.raises(SinkUnavailable):
+        intake.accept(Normalized((message("1", "4"),)))
+    sink.acks = 1000
+    assert intake.accept(Normalized((message("1", "4"),))) == IntakeOutcome(0, 0, 0, survey_answers=1)
+    assert [answer.rating for answer in sink.answers] == [4] and sink.events == []

@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
-from contactrouting.topics import ensure_topics
+from contactrouting.survey_scales import rating_link
+from contactrouting.survey_tickets import issue_ticket
+from contactrouting.topics import CONTACTS_FEEDBACK, ensure_topics
+from contactrouting.v1 import contact_pb2, feedback_pb2
 from devstack.broker import EmbeddedBroker
 from devstack.ports import free_port
 from services.social_gateway.domain.contact_events import conversation_id
 from services.social_gateway.domain.messages import Platform
 
-from .conftest import DEMO_CONFIG, http, inbound_events, start_gateway
+from .conftest import DEMO_CONFIG, http, inbound_events, read_topic, start_gateway
 
 # Platform timestamps a minute old: well inside the gateway's replay window.
 SENT_AT = int(time.time()) - 60
@@ -79,6 +82,52 @@ def test_a_kafka_outage_gives_503_and_the_retry_publishes_once_after_recovery(tm
         # The broker kept nothing across its restart: only the retried message is there, under one event id.
         assert {event.source.platform_message_id for event in events} == {"2"}
         assert len({event.event_id for event in events}) == 1
+    finally:
+        gateway.stop()
+        broker.stop()
+
+
+def test_a_rating_link_during_a_kafka_outage_records_nothing_and_counts_once_clicked_again(tmp_path: Path) -> None:
+    secret = "feedback-secret-for-outage-test"
+    broker = EmbeddedBroker(port=free_port(), log_path=tmp_path / "broker.log")
+    broker.start()
+    ensure_topics(broker.bootstrap_servers, partitions=1, replication_factor=1)
+    gateway = start_gateway(
+        tmp_path / "gateway",
+        broker.bootstrap_servers,
+        config=config_with(tmp_path, publish_timeout_s=2),
+        extra_env={"FEEDBACK_TOKEN_SECRET": secret},
+    )
+    ticket = feedback_pb2.SurveyTicket(
+        survey_id="survey-outage", contact_id="contact-outage", language="sk", scales=[contact_pb2.SURVEY_SCALE_CSAT]
+    )
+    ticket.expires_at.FromSeconds(int(time.time()) + 3600)
+    link = rating_link(gateway.url, issue_ticket(ticket, secret), contact_pb2.SURVEY_SCALE_CSAT, 5)
+    try:
+        broker.stop()
+        during = http.get(link)
+        assert during.status_code == 503
+        assert "Vaše hodnotenie sa teraz nepodarilo zaznamenať." in during.text
+
+        broker.start()
+        ensure_topics(broker.bootstrap_servers, partitions=1, replication_factor=1)
+        # Nothing was recorded as answered: the customer's next click counts.
+        statuses = []
+        for _ in range(20):
+            statuses.append(http.get(link).status_code)
+            if statuses[-1] != 503:
+                break
+        assert statuses[-1] == 200, statuses
+        events = read_topic(
+            broker.bootstrap_servers,
+            CONTACTS_FEEDBACK,
+            feedback_pb2.FeedbackEvent,
+            keep=lambda record: record.key == "contact-outage",
+            until=lambda found: len(found) >= 1,
+            settle_s=1.0,
+        )
+        assert [(event.survey_id, event.rating) for event in events] == [("survey-outage", 5)]
+        assert http.get(link).status_code == 409
     finally:
         gateway.stop()
         broker.stop()

@@ -91,8 +91,8 @@ def test_whatsapp_cloud_api_text_in_context_of_the_customer_message() -> None:
     )
 
 
-def test_whatsapp_quick_replies_become_at_most_three_reply_buttons() -> None:
-    options = ["Very satisfied with it all", "OK", "Bad", "Terrible"]
+def test_up_to_three_whatsapp_quick_replies_become_reply_buttons() -> None:
+    options = ["Very satisfied with it all", "OK", "Bad"]
     message = outbound(contact_pb2.CHANNEL_WHATSAPP, "PHONE", "385911", "385911", quick_replies=options)
     body = reply_request(message, ENDPOINTS).body
     assert body["type"] == "interactive"
@@ -107,6 +107,52 @@ def test_whatsapp_quick_replies_become_at_most_three_reply_buttons() -> None:
             ]
         },
     }
+
+
+def test_a_csat_scale_on_whatsapp_becomes_a_list_with_every_rating() -> None:
+    options = ["1", "2", "3", "4", "5"]
+    message = outbound(contact_pb2.CHANNEL_WHATSAPP, "PHONE", "385911", "385911", quick_replies=options, language="hr")
+    body = reply_request(message, ENDPOINTS).body
+    assert body["type"] == "interactive"
+    assert body["interactive"] == {
+        "type": "list",
+        "body": {"text": "Thanks, we are on it."},
+        "action": {
+            "button": "Odaberite",
+            "sections": [{"rows": [{"id": f"option-{n - 1}", "title": str(n)} for n in range(1, 6)]}],
+        },
+    }
+
+
+def test_an_nps_scale_on_whatsapp_is_more_than_a_list_holds_so_the_numbered_text_goes_alone() -> None:
+    options = [str(n) for n in range(11)]
+    message = outbound(contact_pb2.CHANNEL_WHATSAPP, "PHONE", "385911", "385911", quick_replies=options)
+    body = reply_request(message, ENDPOINTS).body
+    assert body["type"] == "text"
+    assert body["text"] == {"preview_url": False, "body": "Thanks, we are on it."}
+    assert "interactive" not in body
+
+
+def test_telegram_ratings_sit_side_by_side_at_most_six_to_a_row() -> None:
+    csat = outbound(contact_pb2.CHANNEL_TELEGRAM, "demo-bot", "42", "42", quick_replies=["1", "2", "3", "4", "5"])
+    assert reply_request(csat, ENDPOINTS).body["reply_markup"]["keyboard"] == [[{"text": str(n)} for n in range(1, 6)]]
+    nps = outbound(contact_pb2.CHANNEL_TELEGRAM, "demo-bot", "42", "42", quick_replies=[str(n) for n in range(11)])
+    assert reply_request(nps, ENDPOINTS).body["reply_markup"]["keyboard"] == [
+        [{"text": str(n)} for n in range(6)],
+        [{"text": str(n)} for n in range(6, 11)],
+    ]
+
+
+def test_an_nps_scale_fits_messenger_quick_replies() -> None:
+    options = [str(n) for n in range(11)]
+    message = outbound(contact_pb2.CHANNEL_MESSENGER, "PAGE", "PSID", "PSID", quick_replies=options)
+    replies = reply_request(message, ENDPOINTS).body["message"]["quick_replies"]
+    assert replies == [{"content_type": "text", "title": str(n), "payload": str(n)} for n in range(11)]
+
+
+def test_x_gets_the_numbered_text_prompt_only() -> None:
+    message = outbound(contact_pb2.CHANNEL_X, "ACCOUNT", "200", "200", quick_replies=["1", "2", "3", "4", "5"])
+    assert reply_request(message, ENDPOINTS).body == {"text": "Thanks, we are on it."}
 
 
 def test_x_direct_message_endpoint() -> None:

@@ -296,3 +296,8 @@ def test_edits_captions_photos_and_documents(gateway: GatewayProcess, topics: st
         is_edit=True,
     )
     assert edit_event.event_id != photo_event.event_id
+
+
+def test_without_a_feedback_secret_there_is_no_feedback_endpoint(gateway: GatewayProcess) -> None:
+    response = http.get(f"{gateway.url}/feedback/some.ticket?scale=csat&rating=5")
+    assert response.status_code == 404

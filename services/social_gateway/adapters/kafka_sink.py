@@ -1,4 +1,4 @@
-"""ContactEvents and dead letters to Kafka, waiting for the broker's acknowledgement before a webhook is answered."""
+"""ContactEvents, survey answers and dead letters to Kafka, acknowledged by the broker before a request is answered."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from contactrouting.kafka_io import ProtoProducer
-from contactrouting.metrics import CONTACTS_RECEIVED, ChannelLanguageLabels
-from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_INBOUND
-from contactrouting.v1 import contact_pb2
+from contactrouting.metrics import CONTACTS_RECEIVED, FEEDBACK_RECORDED, ChannelLanguageLabels, FeedbackLabels
+from contactrouting.survey_scales import SCALE_NAMES
+from contactrouting.topics import CONTACTS_DEADLETTER, CONTACTS_FEEDBACK, CONTACTS_INBOUND
+from contactrouting.v1 import contact_pb2, feedback_pb2
 from services.social_gateway.domain.contact_events import CHANNELS
 from services.social_gateway.domain.intake import PendingAck, SinkUnavailable
 
-CHANNEL_NAMES = {channel: platform.value for platform, channel in CHANNELS.items()}
+CHANNEL_NAMES = {channel: platform.value for platform, channel in CHANNELS.items()} | {
+    contact_pb2.CHANNEL_EMAIL: "email"
+}
 
 
 class KafkaContactSink:
@@ -37,6 +40,25 @@ class KafkaContactSink:
         pending.add_callback(acked)
         return pending
 
+    def send_feedback(self, event: feedback_pb2.FeedbackEvent, on_acked: Callable[[], None]) -> PendingAck:
+        """A survey answer to `contacts.feedback`, keyed by contact id; `on_acked` runs once the broker has it."""
+        pending = self._publish(CONTACTS_FEEDBACK, event.contact_id, event)
+        labels: FeedbackLabels = {
+            "channel": CHANNEL_NAMES.get(event.channel, "unknown"),
+            "scale": SCALE_NAMES.get(event.scale, "unknown"),
+        }
+
+        def acked(_metadata: object) -> None:
+            on_acked()
+            FEEDBACK_RECORDED.add(1, labels)
+
+        pending.add_callback(acked)
+        return pending
+
+    def publish_feedback(self, event: feedback_pb2.FeedbackEvent, on_acked: Callable[[], None]) -> None:
+        """Publish one answer and wait for the broker's ack; raises SinkUnavailable without one."""
+        self.wait([self.send_feedback(event, on_acked)])
+
     def wait(self, pending: Sequence[PendingAck]) -> None:
         deadline = time.monotonic() + self._timeout_s
         for item in pending:
@@ -47,7 +69,10 @@ class KafkaContactSink:
         self._await(self._publish(CONTACTS_DEADLETTER, None, letter), time.monotonic() + self._timeout_s)
 
     def _publish(
-        self, topic: str, key: str | None, message: contact_pb2.ContactEvent | contact_pb2.DeadLetter
+        self,
+        topic: str,
+        key: str | None,
+        message: contact_pb2.ContactEvent | contact_pb2.DeadLetter | feedback_pb2.FeedbackEvent,
     ) -> FutureRecordMetadata:
         try:
             return self._producer.publish(topic, key, message)

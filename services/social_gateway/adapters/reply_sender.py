@@ -20,6 +20,7 @@ from contactrouting.topics import ROUTING_EVENTS
 from contactrouting.v1 import contact_pb2, routing_pb2
 from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
 from services.social_gateway.adapters.platform_client import PlatformClient
+from services.social_gateway.domain.chat_surveys import ChatSurveys
 from services.social_gateway.domain.delivery_policy import RetryPolicy, Verdict
 from services.social_gateway.domain.replies import NotDeliverable, ReplyEndpoints, is_social, reply_request
 
@@ -39,6 +40,7 @@ class ReplySender:
         sent: SqliteSeenMessages,
         policy: RetryPolicy,
         stop: threading.Event,
+        surveys: ChatSurveys | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -47,6 +49,7 @@ class ReplySender:
         self._sent = sent
         self._policy = policy
         self._stop = stop
+        self._surveys = surveys
         self._thread = threading.Thread(target=self._run, name="reply-sender", daemon=True)
 
     def start(self) -> None:
@@ -81,6 +84,7 @@ class ReplySender:
         if not self._sent.claim([sent_key]):
             # Sent before a crash or a Kafka error kept the offset from moving; the REPLY_SENT event may be missing,
             # so it is recorded again under the same event id. The customer is never messaged twice.
+            self._remember_survey(outbound)
             self._record_sent(outbound, attempt=0)
             return True
         with tracer.start_as_current_span("social send", context=record.context, kind=trace.SpanKind.CLIENT) as span:
@@ -102,6 +106,7 @@ class ReplySender:
         for attempt in range(1, self._policy.max_attempts + 1):
             outcome = self._client.send(request)
             if outcome.verdict is Verdict.SENT:
+                self._remember_survey(outbound)
                 # Remembered before the routing event is published: if that fails, the retry must not send again.
                 self._sent.confirm(sent_key)
                 log.info("reply_sent", platform=request.platform.value, contact_id=outbound.contact_id, attempt=attempt)
@@ -123,6 +128,11 @@ class ReplySender:
             if self._stop.wait(self._policy.delay_s(attempt, outcome)):
                 return False
         return True
+
+    def _remember_survey(self, outbound: contact_pb2.OutboundMessage) -> None:
+        """A survey the platform accepted is open: the customer's next bare number answers it."""
+        if self._surveys is not None and self._surveys.record_sent(outbound):
+            log.info("survey_opened", survey_id=outbound.survey.survey_id, contact_id=outbound.contact_id)
 
     def _record_sent(self, outbound: contact_pb2.OutboundMessage, attempt: int) -> None:
         if outbound.kind == contact_pb2.OUTBOUND_KIND_AGENT_REPLY:  # acknowledgements and surveys do not change it

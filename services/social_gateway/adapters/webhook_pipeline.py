@@ -84,17 +84,22 @@ class WebhookPipeline:
         span.set_attribute("social.messages.published", outcome.published)
         span.set_attribute("social.messages.duplicates", outcome.duplicates)
         span.set_attribute("social.items.skipped", outcome.skipped)
+        span.set_attribute("social.survey_answers", outcome.survey_answers)
         self.counters[f"{delivery.platform}.published"] += outcome.published
         self.counters[f"{delivery.platform}.duplicates"] += outcome.duplicates
         self.counters[f"{delivery.platform}.skipped"] += outcome.skipped
+        self.counters[f"{delivery.platform}.survey_answers"] += outcome.survey_answers
         log.info(
             "webhook_accepted",
             platform=delivery.platform,
             published=outcome.published,
             duplicates=outcome.duplicates,
             skipped=outcome.skipped,
+            survey_answers=outcome.survey_answers,
         )
         counts = {"published": outcome.published, "duplicates": outcome.duplicates, "skipped": outcome.skipped}
+        if outcome.survey_answers:
+            counts["survey_answers"] = outcome.survey_answers
         return Answer(200, counts | ({"stale": len(screened.stale)} if screened.stale else {}))
 
     def _dead_letter_stale(self, delivery: Delivery, stale: tuple[InboundMessage, ...]) -> bool:

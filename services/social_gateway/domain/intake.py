@@ -1,4 +1,7 @@
-"""From normalized webhook items to acknowledged ContactEvents: dedupe, one span per message, publish, confirm."""
+"""From normalized webhook items to acknowledged ContactEvents: dedupe, one span per message, publish, confirm.
+
+A message that answers the customer's open chat survey becomes a FeedbackEvent instead, never a contact.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from typing import Protocol
 
 from opentelemetry import trace
 
-from contactrouting.v1 import contact_pb2
+from contactrouting.v1 import contact_pb2, feedback_pb2
+from services.social_gateway.domain.chat_surveys import ChatSurveys
 from services.social_gateway.domain.contact_events import to_contact_event
 from services.social_gateway.domain.messages import Normalized
 from services.social_gateway.domain.queue_rules import QueueRules
@@ -29,6 +33,8 @@ class PendingAck(Protocol):
 
 class ContactSink(Protocol):
     def send(self, event: contact_pb2.ContactEvent, on_acked: Callable[[], None]) -> PendingAck: ...
+
+    def send_feedback(self, event: feedback_pb2.FeedbackEvent, on_acked: Callable[[], None]) -> PendingAck: ...
 
     def wait(self, pending: Sequence[PendingAck]) -> None:
         """Block until every publish is acknowledged; raise SinkUnavailable otherwise."""
@@ -53,6 +59,8 @@ class IntakeOutcome:
     published: int
     duplicates: int
     skipped: int
+    # Messages that answered an open chat survey: published as FeedbackEvents, not as contacts.
+    survey_answers: int = 0
 
 
 def hashed(value: str) -> str:
@@ -62,12 +70,18 @@ def hashed(value: str) -> str:
 
 class WebhookIntake:
     def __init__(
-        self, sink: ContactSink, seen: SeenMessages, rules: QueueRules, clock_ns: Callable[[], int] = time.time_ns
+        self,
+        sink: ContactSink,
+        seen: SeenMessages,
+        rules: QueueRules,
+        clock_ns: Callable[[], int] = time.time_ns,
+        surveys: ChatSurveys | None = None,
     ) -> None:
         self._sink = sink
         self._seen = seen
         self._rules = rules
         self._clock_ns = clock_ns
+        self._surveys = surveys
 
     def accept(self, normalized: Normalized) -> IntakeOutcome:
         """Publish every new message of one delivery; returns only once Kafka acknowledged all of them."""
@@ -75,12 +89,20 @@ class WebhookIntake:
         by_key = {message.dedupe_key: message for message in normalized.messages}
         claimed = self._seen.claim([message.dedupe_key for message in normalized.messages])
         pending: list[PendingAck] = []
+        answers: list[feedback_pb2.FeedbackEvent] = []
         try:
             for key in claimed:
                 message = by_key[key]
                 with tracer.start_as_current_span(f"{message.platform.value} message") as span:
                     span.set_attribute("messaging.message.id", hashed(key))
                     span.set_attribute("social.platform", message.platform.value)
+                    answer = self._surveys.claim_answer(message, received_at_ns) if self._surveys else None
+                    if answer is not None:
+                        answers.append(answer)
+                        span.set_attribute("survey.id", answer.survey_id)
+                        span.set_attribute("contact.id", answer.contact_id)
+                        pending.append(self._sink.send_feedback(answer, partial(self._answered, key, answer)))
+                        continue
                     event = to_contact_event(message, received_at_ns, self._rules)
                     span.set_attribute("contact.id", event.contact_id)
                     span.set_attribute("contact.queue", event.queue)
@@ -90,12 +112,21 @@ class WebhookIntake:
         except BaseException:
             # Acks that already arrived confirmed their keys; only the rest go back for the platform's retry.
             self._seen.release(claimed)
+            if self._surveys is not None:
+                for answer in answers:
+                    self._surveys.release(answer)
             raise
         return IntakeOutcome(
-            published=len(claimed),
+            published=len(claimed) - len(answers),
             duplicates=len(normalized.messages) - len(claimed),
             skipped=len(normalized.skipped),
+            survey_answers=len(answers),
         )
+
+    def _answered(self, key: str, answer: feedback_pb2.FeedbackEvent) -> None:
+        self._seen.confirm(key)
+        if self._surveys is not None:
+            self._surveys.confirm(answer)
 
     def reject(self, source: str, reason: str, raw: bytes, details: dict[str, str]) -> None:
         """A signed but malformed body: keep it on the dead-letter topic, with the reason, for a human to look at."""

@@ -44,6 +44,8 @@ class InboundMessage:
     is_edit: bool = False
     # Distinguishes versions of one platform message (edit date), so each edit is its own event.
     revision: str = ""
+    # The payload of a quick reply or button the customer tapped (e.g. a survey rating), next to its visible text.
+    reply_payload: str = ""
 
     @property
     def dedupe_key(self) -> str:

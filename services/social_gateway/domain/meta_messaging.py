@@ -94,12 +94,15 @@ def _normalize_event(platform: Platform, page_id: str, event: MessagingEvent) ->
         return SkipReason.ECHO
     if event.message is not None:
         message = event.message
-        return _inbound(platform, page_id, event, message.mid, message.text or "", _attachments(message.attachments))
+        payload = message.quick_reply.payload if message.quick_reply is not None else ""
+        attachments = _attachments(message.attachments)
+        return _inbound(platform, page_id, event, message.mid, message.text or "", attachments, payload)
     if event.postback is not None:
         postback = event.postback
         # Older postbacks carry no mid; sender and timestamp identify the tap.
         message_id = postback.mid or f"postback-{event.timestamp}"
-        return _inbound(platform, page_id, event, message_id, postback.title or postback.payload or "", ())
+        text = postback.title or postback.payload or ""
+        return _inbound(platform, page_id, event, message_id, text, (), postback.payload or "")
     return SkipReason.UNSUPPORTED
 
 
@@ -110,6 +113,7 @@ def _inbound(
     message_id: str,
     text: str,
     attachments: tuple[MediaRef, ...],
+    reply_payload: str = "",
 ) -> InboundMessage:
     return InboundMessage(
         platform=platform,
@@ -122,6 +126,7 @@ def _inbound(
         sent_at_s=event.timestamp / 1000.0,
         text=text,
         attachments=attachments,
+        reply_payload=reply_payload,
     )
 
 

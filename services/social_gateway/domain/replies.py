@@ -16,9 +16,17 @@ PLATFORMS = {
     contact_pb2.CHANNEL_TELEGRAM: Platform.TELEGRAM,
     contact_pb2.CHANNEL_X: Platform.X,
 }
-# WhatsApp reply buttons: at most three, titles of at most 20 characters.
+# WhatsApp reply buttons: at most three, titles of at most 20 characters. More options go in a list message: at
+# most ten rows, titles of at most 24 characters, opened by a button of at most 20. Beyond that, only the text
+# (which for surveys is a complete numbered prompt) goes out.
 _WHATSAPP_MAX_BUTTONS = 3
 _WHATSAPP_MAX_TITLE = 20
+_WHATSAPP_MAX_ROWS = 10
+_WHATSAPP_MAX_ROW_TITLE = 24
+_WHATSAPP_LIST_BUTTON = {"en": "Choose", "hr": "Odaberite", "sk": "Vyberte", "de": "Auswählen"}
+# Telegram keyboards: short options (ratings) side by side, at most six to a row; longer ones one per row.
+_TELEGRAM_SHORT_OPTION = 3
+_TELEGRAM_ROW = 6
 # Messenger and Instagram quick replies: at most 13, titles of at most 20 characters.
 _META_MAX_QUICK_REPLIES = 13
 
@@ -85,12 +93,19 @@ def _telegram(message: contact_pb2.OutboundMessage, endpoints: ReplyEndpoints, b
         }
     if message.quick_replies:
         body["reply_markup"] = {
-            "keyboard": [[{"text": option}] for option in message.quick_replies],
+            "keyboard": _telegram_rows(list(message.quick_replies)),
             "one_time_keyboard": True,
             "resize_keyboard": True,
         }
     url = f"{endpoints.telegram_base_url.rstrip('/')}/bot{token}/sendMessage"
     return PlatformRequest(Platform.TELEGRAM, url, body, "")
+
+
+def _telegram_rows(options: list[str]) -> list[list[dict[str, str]]]:
+    buttons = [{"text": option} for option in options]
+    if all(len(option) <= _TELEGRAM_SHORT_OPTION for option in options):
+        return [buttons[start : start + _TELEGRAM_ROW] for start in range(0, len(buttons), _TELEGRAM_ROW)]
+    return [[button] for button in buttons]
 
 
 def _x(
@@ -116,14 +131,27 @@ def _whatsapp_body(message: contact_pb2.OutboundMessage, recipient: str) -> dict
     body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient}
     if message.in_reply_to.platform_message_id:
         body["context"] = {"message_id": message.in_reply_to.platform_message_id}
-    if message.quick_replies:
+    options = list(message.quick_replies)
+    if options and len(options) <= _WHATSAPP_MAX_BUTTONS:
         buttons = [
             {"type": "reply", "reply": {"id": f"option-{index}", "title": option[:_WHATSAPP_MAX_TITLE]}}
-            for index, option in enumerate(message.quick_replies[:_WHATSAPP_MAX_BUTTONS])
+            for index, option in enumerate(options)
         ]
         body["type"] = "interactive"
         body["interactive"] = {"type": "button", "body": {"text": message.body_text}, "action": {"buttons": buttons}}
+    elif options and len(options) <= _WHATSAPP_MAX_ROWS:
+        rows = [
+            {"id": f"option-{index}", "title": option[:_WHATSAPP_MAX_ROW_TITLE]} for index, option in enumerate(options)
+        ]
+        label = _WHATSAPP_LIST_BUTTON.get(message.language.partition("-")[0], _WHATSAPP_LIST_BUTTON["en"])
+        body["type"] = "interactive"
+        body["interactive"] = {
+            "type": "list",
+            "body": {"text": message.body_text},
+            "action": {"button": label, "sections": [{"rows": rows}]},
+        }
     else:
+        # No options, or more than a list holds (NPS 0-10): the text alone, which then must name the choices.
         body["type"] = "text"
         body["text"] = {"preview_url": False, "body": message.body_text}
     return body

@@ -140,6 +140,8 @@ def _inbound(phone_number_id: str, message: Message, name: str) -> InboundMessag
         sent_at_s=float(message.timestamp) if message.timestamp.isdigit() else 0.0,
         text=text,
         attachments=attachments,
+        # A template's quick-reply button carries its payload; interactive replies carry the title as text.
+        reply_payload=(message.button.payload or "") if message.button is not None else "",
     )
 
 
