@@ -256,7 +256,7 @@ def test_a_telegram_answer_after_a_survey_is_feedback_not_a_contact(
     finally:
         producer.close()
     (sent,) = stub.wait_for(f"/bot{BOT_TOKEN}/sendMessage", 1, lambda r: r.body["chat_id"] == str(chat_id))
-    assert sent.body["reply_markup"]["keyboard"] == [[{"text": str(n)} for n in range(1, 6)]]
+    assert sent.body["reply_markup"]["keyboard"] == [[{"text": str(n)}] for n in range(1, 6)]
     # The survey is recorded as open right after the platform accepted it, and the gateway logs that.
     deadline = time.monotonic() + 10
     while surveyed.survey_id not in feedback_gateway.log_file.read_text() and time.monotonic() < deadline:

@@ -24,9 +24,6 @@ _WHATSAPP_MAX_TITLE = 20
 _WHATSAPP_MAX_ROWS = 10
 _WHATSAPP_MAX_ROW_TITLE = 24
 _WHATSAPP_LIST_BUTTON = {"en": "Choose", "hr": "Odaberite", "sk": "Vyberte", "de": "Auswählen"}
-# Telegram keyboards: short options (ratings) side by side, at most six to a row; longer ones one per row.
-_TELEGRAM_SHORT_OPTION = 3
-_TELEGRAM_ROW = 6
 # Messenger and Instagram quick replies: at most 13, titles of at most 20 characters.
 _META_MAX_QUICK_REPLIES = 13
 
@@ -93,19 +90,12 @@ def _telegram(message: contact_pb2.OutboundMessage, endpoints: ReplyEndpoints, b
         }
     if message.quick_replies:
         body["reply_markup"] = {
-            "keyboard": _telegram_rows(list(message.quick_replies)),
+            "keyboard": [[{"text": option}] for option in message.quick_replies],
             "one_time_keyboard": True,
             "resize_keyboard": True,
         }
     url = f"{endpoints.telegram_base_url.rstrip('/')}/bot{token}/sendMessage"
     return PlatformRequest(Platform.TELEGRAM, url, body, "")
-
-
-def _telegram_rows(options: list[str]) -> list[list[dict[str, str]]]:
-    buttons = [{"text": option} for option in options]
-    if all(len(option) <= _TELEGRAM_SHORT_OPTION for option in options):
-        return [buttons[start : start + _TELEGRAM_ROW] for start in range(0, len(buttons), _TELEGRAM_ROW)]
-    return [[button] for button in buttons]
 
 
 def _x(
