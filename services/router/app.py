@@ -24,6 +24,7 @@ from services.router.adapters.kafka_publisher import RouterPublisher
 from services.router.adapters.recovery import RoutingEventsReader, restore
 from services.router.adapters.routing_clock import PolicyWatch, RoutingClock
 from services.router.adapters.service_history import DAY_S, ServiceHistory
+from services.router.adapters.survey_dispatch import SurveyDispatch
 from services.router.adapters.switchboard import Switchboard
 from services.router.domain import RoutingEngine, load_policy
 
@@ -46,6 +47,8 @@ class RouterSettings(ServiceSettings):
     agent_token_secret: str = Field(default="", repr=False)
     # Bearer token RoutingAdmin callers must present; empty leaves the read-only admin API open.
     router_admin_token: str = Field(default="", repr=False)
+    # Secret that survey tickets are signed with (the social gateway verifies answers with it); empty: no surveys.
+    feedback_token_secret: str = Field(default="", repr=False)
     # Service reports (GetServiceReport, the service.* gauges): how much history the router keeps in memory,
     # when a conversation counts as reopened, the period the gauges cover and how often they are recomputed.
     router_service_window_days: float = Field(default=30.0, gt=0)
@@ -59,6 +62,13 @@ class RouterSettings(ServiceSettings):
     def _long_enough(cls, secret: str) -> str:
         if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes (or empty to accept any login)")
+        return secret
+
+    @field_validator("feedback_token_secret")
+    @classmethod
+    def _survey_secret_long_enough(cls, secret: str) -> str:
+        if secret and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes (or empty to send no surveys)")
         return secret
 
 
@@ -80,12 +90,17 @@ class Router:
             reopen_window_s=settings.router_reopen_window_days * DAY_S,
             metrics_period_s=settings.router_service_metrics_days * DAY_S,
         )
-        self.switchboard = Switchboard(engine, self.publisher, service=service)
+        surveys = SurveyDispatch(engine.policy, self.publisher, settings.feedback_token_secret)
+        self.switchboard = Switchboard(engine, self.publisher, service=service, surveys=surveys)
         self.profiles = AgentProfileTable(settings, self.switchboard)
         self.intake = ContactIntake(settings, self.switchboard, self.publisher)
         self.routing_events = RoutingEventsReader(settings)
         self.feedback = FeedbackIntake(
-            settings, service, self.switchboard.metrics.service_figures, settings.router_service_refresh_s
+            settings,
+            service,
+            self.switchboard.metrics.service_figures,
+            settings.router_service_refresh_s,
+            on_answer=self.switchboard.record_feedback,
         )
         self.clock = RoutingClock(
             self.switchboard,
@@ -100,6 +115,8 @@ class Router:
         desk = grpc_agent_desk.AgentDeskServicer(self.switchboard, authenticator, ready=lambda: self._ready)
         if not settings.router_admin_token:
             log.warning("routing_admin_open", hint="set ROUTER_ADMIN_TOKEN to require a token for RoutingAdmin")
+        if not surveys.enabled:
+            log.warning("surveys_disabled", hint="set FEEDBACK_TOKEN_SECRET to send satisfaction surveys")
         admin = grpc_routing_admin.RoutingAdminServicer(self.switchboard, settings.router_admin_token)
         self.server, self._health = build_grpc_server(
             self.address,

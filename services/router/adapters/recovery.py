@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from kafka import TopicPartition
@@ -20,6 +20,7 @@ from services.router.adapters.switchboard import Switchboard
 
 log = structlog.get_logger()
 RET = routing_pb2.RoutingEventType
+SURVEY_SENT = RET.ROUTING_EVENT_TYPE_SURVEY_SENT
 
 
 @dataclass
@@ -29,12 +30,20 @@ class _Replayed:
     assigned_at: float = 0.0
 
 
+@dataclass
+class ReplayedLog:
+    contacts: dict[str, _Replayed] = field(default_factory=dict)
+    # Every SURVEY_SENT, also of contacts whose QUEUED has aged out: together they are the survey cap.
+    surveys_sent: list[routing_pb2.RoutingEvent] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class RecoverySummary:
     events: int
     waiting: int
     assigned: int
     closed: int
+    surveys_due: int = 0
 
 
 class RoutingEventsReader:
@@ -48,17 +57,17 @@ class RoutingEventsReader:
             settings, {ROUTING_EVENTS: routing_pb2.RoutingEvent}, client_id="router-routing-events", subscribe=False
         )
 
-    def replay(self, halt: threading.Event, timeout_s: float) -> dict[str, _Replayed]:
+    def replay(self, halt: threading.Event, timeout_s: float) -> ReplayedLog:
         """Every contact of the topic with its history folded in, in log order; the reader stays at the end."""
-        contacts: dict[str, _Replayed] = {}
+        replayed = ReplayedLog()
         deadline = time.monotonic() + timeout_s
         end_offsets = self._consumer.assign_from_beginning()
         while not _caught_up(self._consumer, end_offsets):
             if halt.is_set() or time.monotonic() > deadline:
                 raise TimeoutError(f"{ROUTING_EVENTS} not replayed within {timeout_s:.0f}s")
             for consumed in self._consumer.poll(timeout_ms=200):
-                _fold(contacts, consumed)
-        return contacts
+                _fold(replayed, consumed)
+        return replayed
 
     def follow(self, switchboard: Switchboard, halt: threading.Event) -> None:
         try:
@@ -74,11 +83,13 @@ class RoutingEventsReader:
         self._consumer.close()
 
 
-def restore(switchboard: Switchboard, contacts: dict[str, _Replayed]) -> RecoverySummary:
-    """Hand the replayed contacts to the engine; offers that were pending when the router stopped are gone."""
+def restore(switchboard: Switchboard, replay: ReplayedLog) -> RecoverySummary:
+    """Hand the replayed contacts to the engine; offers that were pending when the router stopped are gone.
+    Completed contacts whose survey had not gone out yet are planned again."""
     engine, book, now = switchboard.engine, switchboard.book, time.time()
     waiting = assigned = closed = events = 0
-    for replayed in contacts.values():
+    unsurveyed: list[ContactRecord] = []
+    for replayed in replay.contacts.values():
         record = replayed.record
         events += len(record.history)
         switchboard.service.record_all(record.history)
@@ -100,7 +111,10 @@ def restore(switchboard: Switchboard, contacts: dict[str, _Replayed]) -> Recover
                 )
             book.archive(record)
             closed += 1
-    summary = RecoverySummary(events=events, waiting=waiting, assigned=assigned, closed=closed)
+            if record.state == "completed" and not any(e.type == SURVEY_SENT for e in record.history):
+                unsurveyed.append(record)
+    surveys_due = switchboard.surveys.restore(replay.surveys_sent, unsurveyed, now)
+    summary = RecoverySummary(events, waiting, assigned, closed, surveys_due)
     log.info("routing_state_recovered", **summary.__dict__)
     return summary
 
@@ -109,10 +123,13 @@ def _caught_up(consumer: ProtoConsumer, end_offsets: dict[TopicPartition, int]) 
     return all(consumer.position(partition) >= end for partition, end in end_offsets.items())
 
 
-def _fold(contacts: dict[str, _Replayed], consumed: ConsumedRecord) -> None:
+def _fold(replay: ReplayedLog, consumed: ConsumedRecord) -> None:
     event = consumed.message
     if not isinstance(event, routing_pb2.RoutingEvent):
         return
+    if event.type == SURVEY_SENT:
+        replay.surveys_sent.append(event)
+    contacts = replay.contacts
     replayed = contacts.get(event.contact_id)
     if event.type == RET.ROUTING_EVENT_TYPE_QUEUED and replayed is None:
         record = ContactRecord(event.contact, consumed.context, queue=event.queue, priority=event.priority)

@@ -16,7 +16,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from contactrouting.tracing import context_from_traceparent, current_traceparent
-from contactrouting.v1 import agent_desk_pb2, contact_pb2, routing_pb2
+from contactrouting.v1 import agent_desk_pb2, contact_pb2, feedback_pb2, routing_pb2
 from services.router.adapters.contact_book import ContactBook, ContactRecord
 from services.router.adapters.contact_mapping import contact_request, timestamp
 from services.router.adapters.desk_message_mapping import assignment, desk_message, presence_enum
@@ -25,11 +25,14 @@ from services.router.adapters.kafka_publisher import RouterPublisher
 from services.router.adapters.pseudonyms import pseudonym
 from services.router.adapters.routing_event_mapping import is_contact_event, routing_event
 from services.router.adapters.routing_metrics import RoutingMetrics
+from services.router.adapters.service_facts import survey_answer
 from services.router.adapters.service_history import ServiceHistory
+from services.router.adapters.survey_dispatch import SurveyDispatch
 from services.router.domain import (
     AgentSpec,
     CommandRejected,
     ContactAssigned,
+    ContactCompleted,
     DomainEvent,
     OfferAccepted,
     OfferMade,
@@ -42,6 +45,7 @@ from services.router.domain import (
     RoutingEngine,
     RoutingPolicy,
 )
+from services.router.domain.service_report import Scale
 
 log = structlog.get_logger()
 tracer = trace.get_tracer(__name__)
@@ -60,6 +64,7 @@ class Switchboard:
         publisher: RouterPublisher,
         metrics: RoutingMetrics | None = None,
         clock: Clock = time.time,
+        surveys: SurveyDispatch | None = None,
         service: ServiceHistory | None = None,
     ) -> None:
         self._engine = engine
@@ -68,6 +73,7 @@ class Switchboard:
         # Completed contacts, replies and survey answers for service reports; fed with every routing event.
         self.service = service or ServiceHistory()
         self._clock = clock
+        self._surveys = surveys if surveys is not None else SurveyDispatch(engine.policy, publisher, secret="")
         self._presence: dict[str, Presence] = {}  # of connected agents
         self._next_metrics_refresh = 0.0
         self._lock = threading.RLock()
@@ -210,6 +216,8 @@ class Switchboard:
         with self._lock:
             now = self._clock()
             self._deliver(self._engine.tick(now), now)
+            for survey_sent in self._surveys.send_due(now):
+                self._book.record(survey_sent)
             if now >= self._next_metrics_refresh:
                 self.metrics.refresh(self._engine.queue_stats(now), self._presence, self._engine.occupancy())
                 self._next_metrics_refresh = now + METRICS_REFRESH_S
@@ -217,6 +225,7 @@ class Switchboard:
     def replace_policy(self, policy: RoutingPolicy) -> None:
         with self._lock:
             self._engine.replace_policy(policy)
+            self._surveys.replace_policy(policy)
 
     def queue_stats(self) -> list[QueueStatsView]:
         with self._lock:
@@ -233,6 +242,18 @@ class Switchboard:
             self._book.record(event)
         self.service.record(event)
 
+    def record_feedback(self, event: feedback_pb2.FeedbackEvent) -> None:
+        """A CSAT answer, for feedback-aware routing: filed under the skills its contact required (the contact's
+        own, while its record is still in the book, and its queue's)."""
+        answer = survey_answer(event)
+        if answer is None or answer.scale is not Scale.CSAT or not event.agent_id:
+            return
+        with self._lock:
+            record = self._book.get(event.contact_id)
+            skills = [requirement.skill for requirement in record.event.required_skills] if record else []
+            at = answer.completed_at or answer.answered_at
+            self._engine.record_csat(event.agent_id, event.queue, skills, answer.rating, at)
+
     # --- start-up and shut-down --------------------------------------------------------------------------------
     @property
     def book(self) -> ContactBook:
@@ -243,6 +264,11 @@ class Switchboard:
     def engine(self) -> RoutingEngine:
         """For recovery only, before any other thread runs."""
         return self._engine
+
+    @property
+    def surveys(self) -> SurveyDispatch:
+        """For recovery only, before any other thread runs."""
+        return self._surveys
 
     def close_dangling_offer(self, record: ContactRecord, now: float) -> None:
         """Recovery: an offer pending when the router stopped died with the agent's stream; say so in the log."""
@@ -315,6 +341,8 @@ class Switchboard:
                     continue
                 if record is not None and is_contact_event(event):
                     futures.append(self._publish(event, record))
+                    if isinstance(event, ContactCompleted):
+                        self._surveys.completed(record, event)
                 self._notify(event, record, now, futures)
         return futures
 

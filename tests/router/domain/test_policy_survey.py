@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.router.domain import PolicyError, parse_policy
+from services.router.domain import PolicyError, load_policy, parse_policy
 from services.router.domain.survey_texts import BUILT_IN_TEXTS
 
 from .builders import policy_data
@@ -95,3 +96,10 @@ def test_templates_add_languages_and_override_built_in_fields() -> None:
     assert croatian.csat_prompt == BUILT_IN_TEXTS["hr"].csat_prompt
     assert croatian.thanks == BUILT_IN_TEXTS["hr"].thanks
     assert policy.survey_text("fr").thanks == "", "the fallback language's override applies too"
+
+
+def test_the_demo_policy_surveys_every_queue_soon_after_completion() -> None:
+    policy = load_policy(Path(__file__).resolve().parents[3] / "config" / "routing_policy.yaml")
+    for queue in policy.queues:
+        assert queue.survey.enabled and queue.survey.delay_s == 2 and queue.survey.scales[0] == "csat", queue.name
+    assert policy.survey_text("de").subject == "Wie waren wir?"
