@@ -129,8 +129,29 @@ def test_whatsapp_media_location_and_button_replies_with_the_profile_name() -> N
     assert document.attachments == (MediaRef("media-1", "application/pdf", filename="invoice.pdf", sha256="abc"),)
     assert location.text == "Zagreb"
     assert location.attachments == (MediaRef("geo:45.8,15.97", "application/geo+json"),)
-    assert button.text == "Yes"
+    assert (button.text, button.reply_payload) == ("Yes", "YES")
+    assert document.reply_payload == ""
     assert sorted(item.reason.value for item in result.skipped) == ["status", "unsupported", "unsupported"]
+
+
+def test_a_tapped_messenger_quick_reply_and_a_postback_carry_their_payloads() -> None:
+    event = {"sender": {"id": "PSID"}, "recipient": {"id": "PAGE"}, "timestamp": 1700}
+    payload = {
+        "object": "page",
+        "entry": [
+            {
+                "id": "PAGE",
+                "messaging": [
+                    {**event, "message": {"mid": "m9", "text": "Excellent", "quick_reply": {"payload": "5"}}},
+                    {**event, "postback": {"title": "Rate 4", "payload": "4"}},
+                ],
+            }
+        ],
+    }
+    quick_reply, postback = normalize(payload).messages
+    assert (quick_reply.text, quick_reply.reply_payload) == ("Excellent", "5")
+    assert (postback.text, postback.reply_payload) == ("Rate 4", "4")
+    assert normalize(MESSENGER).messages[0].reply_payload == ""
 
 
 def test_other_subscriptions_are_recorded_not_rejected() -> None:
