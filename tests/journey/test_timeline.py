@@ -174,3 +174,16 @@ def test_gateway_events_without_queue_or_priority_do_not_blank_them() -> None:
     assert contact.steps[-1].reason == "agent_reply: 550"
     assert contact.sla is not None
     assert contact.sla.status == "met"
+
+
+def test_a_survey_after_completion_is_a_step_and_leaves_the_contact_completed() -> None:
+    events = offered_timed_out_reoffered_accepted_completed("c-1")
+    survey_sent = routing_event("c-1", RET.ROUTING_EVENT_TYPE_SURVEY_SENT, BASE + 302, agent_id="a-2")
+    survey_failed = routing_event("c-1", RET.ROUTING_EVENT_TYPE_DELIVERY_FAILED, BASE + 303, reason="survey: 550")
+
+    (contact,) = build_journey("c-1", [*events, survey_sent, survey_failed], [], NOW).contacts
+
+    assert [step.kind for step in contact.steps][-3:] == ["completed", "survey_sent", "delivery_failed"]
+    assert contact.state == "completed"
+    assert (contact.time_to_accept_s, contact.handle_time_s) == (42.0, 258.0)
+    assert contact.offers[-1].outcome == "accepted"

@@ -21,7 +21,8 @@ _OFFER_OUTCOMES = {
     RET.ROUTING_EVENT_TYPE_OFFER_TIMED_OUT: "timed_out",
     RET.ROUTING_EVENT_TYPE_OFFER_RESCINDED: "rescinded",
 }
-# The contact's state after each kind of event; an escalation leaves the state as it was.
+# The contact's state after each kind of event; other kinds (escalated, a gateway's reply sent or delivery failed,
+# survey sent) leave the state as it was: a survey's failed delivery after completion does not reopen the contact.
 _STATE_AFTER = {
     RET.ROUTING_EVENT_TYPE_QUEUED: "waiting",
     RET.ROUTING_EVENT_TYPE_REQUEUED: "waiting",
@@ -31,8 +32,6 @@ _STATE_AFTER = {
     RET.ROUTING_EVENT_TYPE_OFFERED: "offered",
     RET.ROUTING_EVENT_TYPE_ACCEPTED: "assigned",
     RET.ROUTING_EVENT_TYPE_ASSIGNED: "assigned",
-    RET.ROUTING_EVENT_TYPE_REPLY_SENT: "assigned",
-    RET.ROUTING_EVENT_TYPE_DELIVERY_FAILED: "assigned",
     RET.ROUTING_EVENT_TYPE_COMPLETED: "completed",
     RET.ROUTING_EVENT_TYPE_ABANDONED: "abandoned",
 }
