@@ -12,9 +12,11 @@ from contactrouting.survey_tickets import verify_ticket
 from contactrouting.v1 import contact_pb2, routing_pb2
 from services.router.adapters.contact_book import ContactRecord
 from services.router.adapters.contact_mapping import seconds, timestamp
+from services.router.adapters.desk_session import DeskSession
 from services.router.adapters.kafka_publisher import RouterPublisher
 from services.router.adapters.survey_dispatch import SurveyDispatch
-from services.router.domain import ContactCompleted, parse_policy
+from services.router.adapters.switchboard import Switchboard
+from services.router.domain import AgentSpec, ContactCompleted, RoutingEngine, parse_policy
 from services.router.domain.surveys import survey_id_for
 
 RET = routing_pb2.RoutingEventType
@@ -189,3 +191,41 @@ def test_recovery_rebuilds_the_cap_and_the_surveys_still_due(publisher: Recordin
     assert surveys.restore([sent_before], [capped, later, earlier], NOW) == 1
     sent = surveys.send_due(NOW + 1)
     assert [e.contact_id for e in sent] == ["c2"], "the customer's first completion gets the survey, as it did live"
+
+
+def test_the_switchboard_plans_on_completion_sends_on_its_tick_and_explains_the_survey(
+    publisher: RecordingPublisher,
+) -> None:
+    clock = [NOW]
+    surveys = dispatch(publisher)
+    board = Switchboard(
+        RoutingEngine(POLICY), cast(RouterPublisher, publisher), clock=lambda: clock[0], surveys=surveys
+    )
+    board.upsert_agent(AgentSpec("ana", {}, frozenset({"hr"}), {"email": 2}, frozenset({"general"}), True))
+    desk = DeskSession("ana")
+    board.connect(desk)
+    board.enqueue(record().event, otel_context.Context())
+    offer = next(m for m in publisher.published if isinstance(m, routing_pb2.RoutingEvent) and m.offer_id)
+    board.accept(desk, offer.offer_id, traceparent="")
+    board.complete(desk, "c1", "resolved", "", traceparent="")
+    assert len(surveys) == 1
+
+    board.tick()
+    assert not any(isinstance(m, contact_pb2.OutboundMessage) for m in publisher.published), "not before delay_s"
+    clock[0] = NOW + 2
+    board.tick()
+    outbound = [m for m in publisher.published if isinstance(m, contact_pb2.OutboundMessage)]
+    assert [m.kind for m in outbound] == [contact_pb2.OUTBOUND_KIND_SURVEY]
+    explained, _ = board.explain("c1")
+    assert explained is not None and explained.state == "completed"
+    assert explained.history[-1].type == RET.ROUTING_EVENT_TYPE_SURVEY_SENT
+
+
+def test_a_policy_reload_that_turns_surveys_off_stops_the_planned_ones(publisher: RecordingPublisher) -> None:
+    surveys = dispatch(publisher)
+    board = Switchboard(RoutingEngine(POLICY), cast(RouterPublisher, publisher), clock=lambda: NOW + 5, surveys=surveys)
+    contact = record()
+    surveys.completed(contact, completion(contact))
+    board.replace_policy(parse_policy({"default_queue": "general", "queues": [{"name": "general"}]}))
+    board.tick()
+    assert publisher.published == [] and len(surveys) == 0
