@@ -99,12 +99,30 @@ def test_no_survey_no_answer_and_other_customers_are_not_affected(surveys: ChatS
     assert surveys.claim_answer(message("4", "5"), NOW_NS) is None
 
 
-def test_text_out_of_range_and_edits_are_not_answers(surveys: ChatSurveys) -> None:
+def test_edits_neither_answer_nor_close(surveys: ChatSurveys) -> None:
     surveys.record_sent(survey_outbound("5", CSAT))
-    assert surveys.claim_answer(message("5", "Where is my parcel?"), NOW_NS) is None
-    assert surveys.claim_answer(message("5", "7"), NOW_NS) is None
     assert surveys.claim_answer(message("5", "4", is_edit=True), NOW_NS) is None
     assert surveys.claim_answer(message("5", "4"), NOW_NS) is not None
+
+
+@pytest.mark.parametrize("text", ["Where is my parcel?", "7", ""])
+def test_any_other_message_closes_the_survey_so_a_later_number_is_a_contact(surveys: ChatSurveys, text: str) -> None:
+    surveys.record_sent(survey_outbound("12", CSAT))
+    assert surveys.claim_answer(message("12", text), NOW_NS) is None
+    assert surveys.claim_answer(message("12", "2 parcels are missing"), NOW_NS) is None
+
+
+def test_closing_an_old_survey_leaves_a_newer_one_open(tmp_path: Path) -> None:
+    ledger = SqliteSurveyLedger(tmp_path / "surveys.sqlite3")
+    surveys = ChatSurveys(ledger, SECRET)
+    surveys.record_sent(survey_outbound("13", CSAT))
+    newer = survey_outbound("13", CSAT)
+    newer.survey.survey_id = "survey-13-newer"
+    surveys.record_sent(newer)
+    channel, customer = contact_pb2.CHANNEL_TELEGRAM, customer_id(Platform.TELEGRAM, "13")
+    ledger.close_survey(channel, customer, "survey-13")
+    open_survey = ledger.open_survey(channel, customer, NOW_S)
+    assert open_survey is not None and open_survey.survey_id == "survey-13-newer"
 
 
 def test_a_quick_reply_payload_answers_even_when_the_text_differs(surveys: ChatSurveys) -> None:

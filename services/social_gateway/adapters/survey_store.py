@@ -62,6 +62,14 @@ class SqliteSurveyLedger:
                 return None
             return survey
 
+    def close_survey(self, channel: int, customer: str, survey_id: str) -> None:
+        with self._lock:
+            # Only this survey: a newer one sent meanwhile stays open.
+            self._db.execute(
+                "DELETE FROM open_surveys WHERE customer_key = ? AND survey_id = ?",
+                (_customer_key(channel, customer), survey_id),
+            )
+
     def claim_answer(self, survey_id: str, scale: int) -> bool:
         key = _answer_key(survey_id, scale)
         with self._lock:

@@ -29,6 +29,9 @@ class SurveyLedger(Protocol):
     def open_survey(self, channel: int, customer: str, now_s: float) -> OpenSurvey | None:
         """The customer's survey on this channel if it is unexpired and its question not answered (or in flight)."""
 
+    def close_survey(self, channel: int, customer: str, survey_id: str) -> None:
+        """The customer wrote something else: this survey no longer takes chat answers."""
+
     def claim_answer(self, survey_id: str, scale: int) -> bool:
         """Mark the question's answer in flight; False when it is answered or in flight already."""
 
@@ -65,30 +68,36 @@ class ChatSurveys:
     def claim_answer(self, message: InboundMessage, now_ns: int) -> feedback_pb2.FeedbackEvent | None:
         """The FeedbackEvent this message gives, its answer claimed in the ledger; None when it is a contact.
 
-        Edits never answer: changing "5" to "4" after the answer was recorded would otherwise become a contact.
+        Only the customer's next message can answer: once they write anything else, the survey is closed, so
+        "2 parcels are missing" days later is a contact, not a rating. Edits never answer (nor close).
         """
         if message.is_edit:
             return None
         now_s = now_ns / 1e9
         channel = CHANNELS[message.platform]
-        survey = self._ledger.open_survey(channel, customer_id(message.platform, message.sender_id), now_s)
+        customer = customer_id(message.platform, message.sender_id)
+        survey = self._ledger.open_survey(channel, customer, now_s)
         if survey is None:
             return None
         answer = next(
             (found for text in (message.reply_payload, message.text) if (found := chat_answer(text, survey.scale))),
             None,
         )
-        if answer is None:
-            return None
-        try:
-            ticket = verify_ticket(survey.ticket, self._secret, now_s)
-        except InvalidSurveyTicket:  # expired since, or signed with a secret we no longer hold
+        ticket = self._verified(survey.ticket, now_s) if answer is not None else None
+        if answer is None or ticket is None:
+            self._ledger.close_survey(channel, customer, survey.survey_id)
             return None
         if not self._ledger.claim_answer(survey.survey_id, survey.scale):
             return None
         return feedback_event(
             ticket, survey.scale, answer.rating, answer.comment, feedback_pb2.FEEDBACK_SOURCE_CHAT_REPLY, now_ns
         )
+
+    def _verified(self, token: str, now_s: float) -> feedback_pb2.SurveyTicket | None:
+        try:
+            return verify_ticket(token, self._secret, now_s)
+        except InvalidSurveyTicket:  # expired since, or signed with a secret we no longer hold
+            return None
 
     def confirm(self, event: feedback_pb2.FeedbackEvent) -> None:
         self._ledger.confirm_answer(event.survey_id, event.scale)
