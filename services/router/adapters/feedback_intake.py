@@ -1,6 +1,7 @@
-"""contacts.feedback into the router's service history: read from the beginning without a consumer group, because
-after a restart the rolling window needs every answer it covers again, then followed live. The same loop refreshes
-the service gauges, so their figures also age when no answer arrives."""
+"""contacts.feedback into the router's service history (and, through `on_answer`, into feedback-aware routing): read
+from the beginning without a consumer group, because after a restart the rolling window needs every answer it covers
+again, then followed live. The same loop refreshes the service gauges, so their figures also age when no answer
+arrives."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class FeedbackIntake:
         publish: Callable[[ServiceFigures], None],
         refresh_s: float,
         clock: Clock = time.time,
+        on_answer: Callable[[feedback_pb2.FeedbackEvent], None] | None = None,
     ) -> None:
         self._consumer = ProtoConsumer(
             settings, {CONTACTS_FEEDBACK: feedback_pb2.FeedbackEvent}, client_id="router-feedback", subscribe=False
@@ -36,6 +38,7 @@ class FeedbackIntake:
         self._publish = publish
         self._refresh_s = refresh_s
         self._clock = clock
+        self._on_answer = on_answer
         self.answers = 0
 
     def run(self, halt: threading.Event) -> None:
@@ -61,7 +64,12 @@ class FeedbackIntake:
     def _absorb(self) -> None:
         for record in self._consumer.poll(timeout_ms=500):
             message = record.message
-            if isinstance(message, feedback_pb2.FeedbackEvent) and self._history.record_feedback(message):
+            if not isinstance(message, feedback_pb2.FeedbackEvent):
+                log.warning("feedback_skipped", partition=record.partition, offset=record.offset)
+                continue
+            if self._on_answer is not None:  # first, so routing knows an answer once a report shows it
+                self._on_answer(message)
+            if self._history.record_feedback(message):
                 self.answers += 1
             else:
                 log.warning("feedback_skipped", partition=record.partition, offset=record.offset)

@@ -9,6 +9,7 @@ an agent gains room (available, capacity freed, offer answered) it pulls the bes
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 
 from services.router.domain.agent_index import AgentIndex
 from services.router.domain.eligibility import Eligibility, StepProfile, eligibility_for, step_profiles
@@ -28,13 +29,15 @@ from services.router.domain.events import (
     PresenceChanged,
     QueueStatsView,
 )
-from services.router.domain.matching import Match, best_ready_agent, choose_agent, pulled_decision
+from services.router.domain.matching import FeedbackOf, Match, best_ready_agent, choose_agent, pulled_decision
 from services.router.domain.model import Agent, AgentSpec, Contact, ContactRequest, ContactState, Presence
 from services.router.domain.offers import Offer, OfferBook
 from services.router.domain.policy import QueuePolicy, RelaxationStep, RoutingPolicy
 from services.router.domain.queues import WaitingRoom
 from services.router.domain.read_models import channel_occupancy, position_of, queue_view
 from services.router.domain.routing_rules import QueueSelector, required_skills
+from services.router.domain.satisfaction import AgentSatisfaction
+from services.router.domain.scoring import FeedbackScore
 from services.router.domain.stats import QueueStatistics
 from services.router.domain.sticky import StickyHistory
 from services.router.domain.timers import ContactTimers, advance, next_due, step_index_at
@@ -62,6 +65,7 @@ class RoutingEngine:
         self._offers = OfferBook()
         self._stats = QueueStatistics()
         self._sticky = StickyHistory()
+        self._satisfaction = AgentSatisfaction()
         self._wrap_ups: list[tuple[float, int, str, str]] = []
         # Offline agents whose accepted contacts are held for them until their grace period ends.
         self._in_grace: set[str] = set()
@@ -312,7 +316,10 @@ class RoutingEngine:
         scoring = self._queue_policy(contact).scoring
         preferred = self._agents.get(contact.preferred_agent) if contact.preferred_agent else None
         if preferred is not None:
-            match = choose_agent([preferred], eligibility, scoring, preferred.agent_id, now, 1, {}, prefiltered=False)
+            feedback = self._feedback_for(contact, now)
+            match = choose_agent(
+                [preferred], eligibility, scoring, preferred.agent_id, now, 1, {}, prefiltered=False, feedback=feedback
+            )
             if match is not None:
                 return self._offer(contact, match, now)
             if self._waiting_for_preferred(contact, now):
@@ -325,7 +332,34 @@ class RoutingEngine:
         return self._offer(contact, match, now)
 
     def _best_ready_agent(self, contact: Contact, eligibility: Eligibility, scoring: str, now: float) -> Match | None:
-        return best_ready_agent(self._index, eligibility, scoring, contact.preferred_agent, now, len(self._agents))
+        feedback = self._feedback_for(contact, now)
+        return best_ready_agent(
+            self._index, eligibility, scoring, contact.preferred_agent, now, len(self._agents), feedback
+        )
+
+    # ----------------------------------------------------------------------------------------------- feedback
+    def record_csat(self, agent_id: str, queue: str, contact_skills: Iterable[str], rating: int, at: float) -> None:
+        """A CSAT answer about an agent's work; it is filed under the queue's skills and the contact's own."""
+        queue_policy = self._queues.get(queue)
+        skills = set(contact_skills) | set(queue_policy.required_skills if queue_policy else ())
+        self._satisfaction.record(agent_id, skills, rating, at)
+
+    def _feedback_for(self, contact: Contact, now: float) -> FeedbackOf:
+        """Agents' recent CSAT for this contact's skills, looked up once per agent; None when the queue's feedback
+        routing is off."""
+        policy = self._queue_policy(contact).feedback_routing
+        if not policy.enabled:
+            return None
+        skills = tuple(contact.required_skills)
+        scores: dict[str, FeedbackScore] = {}
+
+        def of(agent_id: str) -> FeedbackScore:
+            found = scores.get(agent_id)
+            if found is None:
+                found = scores[agent_id] = self._satisfaction.score(agent_id, skills, policy, now)
+            return found
+
+        return of
 
     def _file(self, contact: Contact, now: float) -> None:
         """Put a contact (back) in the waiting room and wake it when its step, priority or sticky hold changes."""
@@ -348,7 +382,9 @@ class RoutingEngine:
             return []
         sticky = contact.preferred_agent == agent.agent_id
         scoring = self._queue_policy(contact).scoring
-        return self._offer(contact, pulled_decision(agent, self._eligibility(contact), scoring, sticky, now), now)
+        feedback = self._feedback_for(contact, now)
+        match = pulled_decision(agent, self._eligibility(contact), scoring, sticky, now, feedback)
+        return self._offer(contact, match, now)
 
     # ----------------------------------------------------------------------------------------------- offers
     def _offer(self, contact: Contact, match: Match, now: float) -> list[DomainEvent]:

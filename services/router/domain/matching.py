@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from services.router.domain.agent_index import AgentIndex
@@ -14,9 +14,13 @@ from services.router.domain.scoring import (
     LEAST_OCCUPIED,
     PROFICIENCY_WEIGHT,
     STICKY_BONUS,
+    FeedbackScore,
     components,
     score,
 )
+
+# An agent's feedback score for the contact being matched; None where the queue routes without feedback.
+FeedbackOf = Callable[[str], FeedbackScore] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +41,10 @@ def _summary(sticky: bool, eligible: int, parts: Mapping[str, float]) -> str:
         then = f"longest idle ({parts['idle_s']:.0f} s)"
     else:
         then = f"least occupied ({parts['occupancy']:.0%})"
-    return f"best proficiency fit {parts['proficiency']:.1f}, then {then} of {eligible} eligible compared"
+    feedback = ""
+    if parts.get("feedback"):
+        feedback = f", recent CSAT {parts['csat']:.0%} of {parts['csat_responses']:.0f} answers"
+    return f"best proficiency fit {parts['proficiency']:.1f}{feedback}, then {then} of {eligible} eligible compared"
 
 
 def choose_agent(
@@ -50,6 +57,7 @@ def choose_agent(
     filtered: dict[str, int],
     *,
     prefiltered: bool = True,
+    feedback: FeedbackOf = None,
 ) -> Match | None:
     """The best eligible agent among `candidates`, explained.
 
@@ -93,6 +101,8 @@ def choose_agent(
                 idle_s = now - agent.idle_since
                 tie = idle_s / (idle_s + IDLE_HALF_S) if idle_s > 0 else 0.0
             value = per_skill * total + tie
+            if feedback is not None:
+                value += feedback(agent.agent_id).term
             if agent.agent_id == preferred_agent:
                 value += STICKY_BONUS
             if value > best_value or (value == best_value and best_agent and agent.agent_id < best_agent.agent_id):
@@ -102,7 +112,7 @@ def choose_agent(
     if best_agent is None:
         return None
     sticky = best_agent.agent_id == preferred_agent
-    parts = components(best_agent, skills, scoring, sticky, now)
+    parts = components(best_agent, skills, scoring, sticky, now, feedback(best_agent.agent_id) if feedback else None)
     decision = Decision(
         candidates_considered=considered,
         filtered_out={reason: n for reason, n in counts.items() if n > 0},
@@ -115,9 +125,12 @@ def choose_agent(
     return Match(best_agent, decision, eligibility.needs_translation(best_agent))
 
 
-def pulled_decision(agent: Agent, eligibility: Eligibility, scoring: str, sticky: bool, now: float) -> Match:
+def pulled_decision(
+    agent: Agent, eligibility: Eligibility, scoring: str, sticky: bool, now: float, feedback: FeedbackOf = None
+) -> Match:
     """The record for an agent who freed capacity and pulled the best waiting contact they may take."""
-    parts = components(agent, eligibility.skills, scoring, sticky, now)
+    mine = feedback(agent.agent_id) if feedback is not None else None
+    parts = components(agent, eligibility.skills, scoring, sticky, now, mine)
     reason = "agent freed capacity and pulled the first waiting contact by priority, SLA deadline, arrival"
     if sticky:
         reason = f"sticky: previous agent of this customer; {reason}"
@@ -125,7 +138,7 @@ def pulled_decision(agent: Agent, eligibility: Eligibility, scoring: str, sticky
         candidates_considered=1,
         filtered_out={},
         chosen_agent_id=agent.agent_id,
-        score=score(agent, eligibility.skills, scoring, sticky, now),
+        score=score(agent, eligibility.skills, scoring, sticky, now, mine),
         score_components=parts,
         relaxation_step=eligibility.step_name,
         summary=_with_step(reason, eligibility.step_name),
@@ -140,6 +153,7 @@ def best_ready_agent(
     preferred_agent: str | None,
     now: float,
     total_agents: int,
+    feedback: FeedbackOf = None,
 ) -> Match | None:
     """Search the ready index for the contact's best agent; the indexes' own counts explain the agents it never
     had to look at (the decision record's funnel)."""
@@ -159,7 +173,9 @@ def best_ready_agent(
     speakers = sum(len(bucket) for bucket in by_language)
     filtered["language"] = ready - speakers
     if not eligibility.skills:
-        return choose_agent(_union(by_language), eligibility, scoring, preferred_agent, now, total_agents, filtered)
+        return choose_agent(
+            _union(by_language), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
+        )
     # Speakers of the language with the contact's rarest required skill at or above its minimum, per level.
     by_level = min(
         ([index.ready_buckets(groups, channel, facets) for facets in levels] for levels in eligibility.skill_levels),
@@ -168,11 +184,15 @@ def best_ready_agent(
     filtered["skill"] = speakers - sum(len(bucket) for buckets in by_level for bucket in buckets)
     if len(eligibility.skills) > 1:  # the fit averages several skills: every level competes
         every = [bucket for buckets in by_level for bucket in buckets]
-        return choose_agent(_union(every), eligibility, scoring, preferred_agent, now, total_agents, filtered)
+        return choose_agent(
+            _union(every), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
+        )
     # One skill: the fit is its level, so the best level with an eligible agent wins outright.
     for buckets in by_level:
         if buckets:
-            match = choose_agent(_union(buckets), eligibility, scoring, preferred_agent, now, total_agents, filtered)
+            match = choose_agent(
+                _union(buckets), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
+            )
             if match is not None:
                 return match
     return None

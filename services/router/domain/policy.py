@@ -118,6 +118,20 @@ class SurveyTemplate(_Strict):
     thanks: str | None = None
 
 
+class FeedbackRouting(_Strict):
+    """Feedback-aware routing, off by default: an agent's recent CSAT for the contact's skills adds
+    `weight * (2 * share - 1)` to the agent's score, so within [-weight, +weight]: 0 for a CSAT of 50 % and for an
+    agent with fewer than `min_responses` answers in the last `window_days`. With weight <= 0.5 it reorders agents of
+    equal proficiency fit (competing with the idle/occupancy tie-breaker), never outweighs a proficiency level for
+    contacts of up to 5 required skills (a level is then worth >= 2), and never a sticky agent.
+    The decision record shows it as score components `feedback` (the term), `csat` and `csat_responses`."""
+
+    enabled: bool = False
+    weight: float = Field(default=0.1, gt=0, le=0.5)
+    window_days: float = Field(default=30.0, gt=0, le=90)
+    min_responses: int = Field(default=5, ge=1)
+
+
 class QueuePolicy(_Strict):
     name: str
     # The queue takes a contact when any rule matches; with no rules, only by name or as the default queue.
@@ -130,6 +144,7 @@ class QueuePolicy(_Strict):
     # None inherits the policy-wide steps.
     relaxation: tuple[RelaxationStep, ...] | None = None
     survey: SurveyPolicy = SurveyPolicy()
+    feedback_routing: FeedbackRouting = FeedbackRouting()
 
     @field_validator("required_skills")
     @classmethod

@@ -143,3 +143,45 @@ def test_a_bad_grouping_or_a_missing_token_is_refused(router_factory: Callable[.
     assert reversed_range.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     (everything,) = report(router.target, "").rows
     assert everything.key == "all"
+
+
+FEEDBACK_POLICY = """
+default_queue: general
+queues:
+  - name: general
+    required_skills: {%s: 1}
+    sla_s: {default: 3600}
+    feedback_routing: {enabled: true, weight: 0.5, window_days: 30, min_responses: 5}
+"""
+
+
+def test_with_feedback_routing_on_the_better_rated_agent_gets_the_offer(
+    router_factory: Callable[..., RouterUnderTest], desks: Callable[[str, str], Desk], kafka: Kafka
+) -> None:
+    skill = unique("skill")
+    router = router_factory(extra_env={"ROUTER_ADMIN_TOKEN": ADMIN_TOKEN})
+    # The answers below are about contacts the router never saw: they count for their queue's skills.
+    router.write_policy(FEEDBACK_POLICY % skill)
+    router.start()
+    longer_idle = logged_in(router, desks, kafka, skill)
+    time.sleep(1.0)  # the longest-idle tie-breaker now prefers the first agent
+    well_rated = logged_in(router, desks, kafka, skill)
+    for n in range(5):
+        answer = feedback(unique("earlier-contact"), contact_pb2.SURVEY_SCALE_CSAT, 5, agent_id=well_rated.agent_id)
+        answer.survey_id = f"survey-{n}-{answer.contact_id}"
+        answer.queue = "general"
+        answer.completed_at.GetCurrentTime()
+        kafka.producer.publish_and_wait(CONTACTS_FEEDBACK, answer.contact_id, answer)
+    deadline = time.monotonic() + 20
+    while (rows := {r.key: r for r in report(router.target, "agent").rows}).get(well_rated.agent_id) is None or rows[
+        well_rated.agent_id
+    ].csat_responses < 5:
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.2)
+
+    kafka.publish_contact(contact_event(skill))
+
+    offer = well_rated.next("offer").offer
+    parts = {component.name: component.value for component in offer.decision.score_components}
+    assert (parts["feedback"], parts["csat"], parts["csat_responses"]) == (0.5, 1.0, 5.0)
+    assert longer_idle.maybe_next("offer", 0.5) is None
