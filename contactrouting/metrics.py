@@ -81,6 +81,11 @@ class FeedbackLabels(TypedDict):
     scale: str  # csat | nps
 
 
+class SurveyLabels(TypedDict):
+    queue: str
+    outcome: str  # sent, or why not: disabled | channel_not_surveyed | no_customer | surveyed_recently | too_late
+
+
 class ConsumerLagLabels(TypedDict):
     group: str
     topic: str
@@ -236,6 +241,7 @@ class Instruments:
     smtp_rejects: Counter[ReasonLabels]
     feedback_recorded: Counter[FeedbackLabels]
     feedback_refused: Counter[ReasonLabels]
+    surveys: Counter[SurveyLabels]
     consumer_lag: Gauge[ConsumerLagLabels]
     outbox_pending: ObservedGauge[TopicLabels]
     outbox_published: Counter[TopicLabels]
@@ -305,6 +311,12 @@ def build_instruments(meter: Meter) -> Instruments:
         feedback_refused=Counter[ReasonLabels](
             "feedback.refused", "{answer}", "Survey answers refused, by reason code.", _keys(ReasonLabels)
         ).bind(meter),
+        surveys=Counter[SurveyLabels](
+            "routing.surveys",
+            "{contact}",
+            "Completed contacts by survey outcome: sent, or why no survey was sent.",
+            _keys(SurveyLabels),
+        ).bind(meter),
         consumer_lag=Gauge[ConsumerLagLabels](
             "kafka.consumer.lag", "{record}", "Records behind the partition's end.", _keys(ConsumerLagLabels)
         ).bind(meter),
@@ -359,6 +371,7 @@ WEBHOOK_SIGNATURE_FAILURES = INSTRUMENTS.webhook_signature_failures
 SMTP_REJECTS = INSTRUMENTS.smtp_rejects
 FEEDBACK_RECORDED = INSTRUMENTS.feedback_recorded
 FEEDBACK_REFUSED = INSTRUMENTS.feedback_refused
+SURVEYS = INSTRUMENTS.surveys
 CONSUMER_LAG = INSTRUMENTS.consumer_lag
 OUTBOX_PENDING = INSTRUMENTS.outbox_pending
 OUTBOX_PUBLISHED = INSTRUMENTS.outbox_published

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import structlog
 from opentelemetry import trace
 
+from contactrouting.metrics import SURVEYS
 from contactrouting.survey_tickets import issue_ticket
 from contactrouting.v1 import routing_pb2
 from services.router.adapters.contact_book import ContactRecord
@@ -74,6 +75,7 @@ class SurveyDispatch:
         due = self._planner.due(now)
         for planned, reason in due.dropped:
             self._records.pop(planned.contact.contact_id, None)
+            SURVEYS.add(1, {"queue": planned.contact.queue, "outcome": reason.value})
             log.info("survey_dropped", contact_id=planned.contact.contact_id, reason=reason.value)
         return [self._send(survey, self._records.pop(survey.contact.contact_id)) for survey in due.send]
 
@@ -83,6 +85,7 @@ class SurveyDispatch:
             self._records[contact.contact_id] = record
             log.info("survey_planned", contact_id=contact.contact_id, queue=contact.queue, due_at=planned.due_at)
         else:
+            SURVEYS.add(1, {"queue": contact.queue, "outcome": planned.value})
             log.info("survey_skipped", contact_id=contact.contact_id, queue=contact.queue, reason=planned.value)
 
     def _send(self, survey: SurveyContent, record: ContactRecord) -> routing_pb2.RoutingEvent:
@@ -95,5 +98,6 @@ class SurveyDispatch:
             self._publisher.outbound(survey_outbound(survey, record, ticket))
             event = survey_sent_event(survey, record)
             self._publisher.routing_event(event)
+        SURVEYS.add(1, {"queue": survey.contact.queue, "outcome": "sent"})
         log.info("survey_sent", contact_id=record.contact_id, survey_id=survey.survey_id, scales=list(survey.scales))
         return event

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support.prometheus import labels, samples, scrape
 
 from contactrouting.kafka_io import ProtoConsumer
 from contactrouting.survey_tickets import verify_ticket
@@ -31,8 +32,10 @@ queues:
 """
 
 
-def survey_router(router_factory: Callable[..., RouterUnderTest], delay_s: float) -> RouterUnderTest:
-    router = router_factory(extra_env={"FEEDBACK_TOKEN_SECRET": SECRET})
+def survey_router(
+    router_factory: Callable[..., RouterUnderTest], delay_s: float, metrics_port: int = 0
+) -> RouterUnderTest:
+    router = router_factory(extra_env={"FEEDBACK_TOKEN_SECRET": SECRET, "METRICS_PORT": str(metrics_port)})
     router.write_policy(POLICY.format(delay_s=delay_s))
     router.start()
     return router
@@ -114,7 +117,8 @@ def test_one_survey_per_completed_contact_and_none_again_within_the_cap(
 ) -> None:
     skill, agent_id = unique("skill"), unique("agent")
     kafka.publish_agent(agent_profile(agent_id, skill, languages=("en", "hr", "sk")))
-    router = survey_router(router_factory, delay_s=0.5)
+    metrics_port = free_port()
+    router = survey_router(router_factory, delay_s=0.5, metrics_port=metrics_port)
     desk = logged_in_desk(router, desks, agent_id)
 
     first = contact_event(skill, language="hr")
@@ -149,6 +153,10 @@ def test_one_survey_per_completed_contact_and_none_again_within_the_cap(
     assert (sent.agent_id, sent.queue, sent.channel, sent.language) == (agent_id, "general", first.channel, "hr")
     assert sent.customer_id == first.customer.customer_id
     assert surveys_of(kafka, second.contact_id) == [] and survey_sent_of(kafka, second.contact_id) == []
+    assert samples(scrape(metrics_port), "routing_surveys_total") == {
+        labels(queue="general", outcome="sent"): 1,
+        labels(queue="general", outcome="surveyed_recently"): 1,
+    }
 
 
 def test_a_survey_due_while_the_router_was_down_goes_out_once_and_the_cap_survives_restarts(
