@@ -42,3 +42,17 @@ def test_unknown_keys_are_refused(tmp_path: Path) -> None:
     path.write_text("telegram:\n  botz: {}\n")
     with pytest.raises(ValidationError):
         load_config(path)
+
+
+def test_the_feedback_secret_is_empty_or_long_enough_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.social_gateway.settings import SocialGatewaySettings
+
+    monkeypatch.delenv("FEEDBACK_TOKEN_SECRET", raising=False)
+    assert SocialGatewaySettings().feedback_token_secret.get_secret_value() == ""
+    monkeypatch.setenv("FEEDBACK_TOKEN_SECRET", "sixteen-bytes-ok")
+    settings = SocialGatewaySettings()
+    assert settings.feedback_token_secret.get_secret_value() == "sixteen-bytes-ok"
+    assert "sixteen-bytes-ok" not in repr(settings)
+    monkeypatch.setenv("FEEDBACK_TOKEN_SECRET", "too-short")
+    with pytest.raises(ValidationError, match="at least 16 bytes"):
+        SocialGatewaySettings()
