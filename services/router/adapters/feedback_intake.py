@@ -15,6 +15,7 @@ from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ProtoConsumer
 from contactrouting.topics import CONTACTS_FEEDBACK
 from contactrouting.v1 import feedback_pb2
+from services.router.adapters.service_facts import Absorbed
 from services.router.adapters.service_history import ServiceFigures, ServiceHistory
 
 log = structlog.get_logger()
@@ -64,12 +65,13 @@ class FeedbackIntake:
     def _absorb(self) -> None:
         for record in self._consumer.poll(timeout_ms=500):
             message = record.message
-            if not isinstance(message, feedback_pb2.FeedbackEvent):
-                log.warning("feedback_skipped", partition=record.partition, offset=record.offset)
-                continue
-            if self._on_answer is not None:  # first, so routing knows an answer once a report shows it
-                self._on_answer(message)
-            if self._history.record_feedback(message):
-                self.answers += 1
-            else:
-                log.warning("feedback_skipped", partition=record.partition, offset=record.offset)
+            if isinstance(message, feedback_pb2.FeedbackEvent):
+                absorbed = self._history.record_feedback(message)
+                if absorbed is Absorbed.REPEATED:
+                    continue
+                if absorbed is Absorbed.NEW:
+                    self.answers += 1
+                    if self._on_answer is not None:  # a repeated answer must not count twice for routing either
+                        self._on_answer(message)
+                    continue
+            log.warning("feedback_skipped", partition=record.partition, offset=record.offset)

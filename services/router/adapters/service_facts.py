@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from contactrouting.v1 import contact_pb2, feedback_pb2, routing_pb2
 from services.router.adapters.contact_mapping import channel_name, primary_language, seconds
 from services.router.domain.service_ledger import ServiceLedger
@@ -46,10 +48,14 @@ def survey_answer(event: feedback_pb2.FeedbackEvent) -> SurveyAnswer | None:
     )
 
 
-def absorb_feedback(ledger: ServiceLedger, event: feedback_pb2.FeedbackEvent) -> bool:
-    """Record one answer; False when it is unusable."""
+class Absorbed(Enum):
+    NEW = "new"
+    REPEATED = "repeated"  # the same survey and scale answered before: a redelivered record
+    UNUSABLE = "unusable"
+
+
+def absorb_feedback(ledger: ServiceLedger, event: feedback_pb2.FeedbackEvent) -> Absorbed:
     answer = survey_answer(event)
     if answer is None:
-        return False
-    ledger.answered(answer)
-    return True
+        return Absorbed.UNUSABLE
+    return Absorbed.NEW if ledger.answered(answer) else Absorbed.REPEATED

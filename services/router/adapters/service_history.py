@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from contactrouting.v1 import feedback_pb2, routing_pb2
-from services.router.adapters.service_facts import absorb_feedback, absorb_routing_event
+from services.router.adapters.service_facts import Absorbed, absorb_feedback, absorb_routing_event
 from services.router.domain.service_ledger import ServiceLedger
 from services.router.domain.service_report import (
     ALL,
@@ -56,7 +56,7 @@ class ServiceHistory:
     def record_all(self, events: Iterable[routing_pb2.RoutingEvent]) -> None:
         self._inbox.extend(events)
 
-    def record_feedback(self, event: feedback_pb2.FeedbackEvent) -> bool:
+    def record_feedback(self, event: feedback_pb2.FeedbackEvent) -> Absorbed:
         with self._lock:
             return absorb_feedback(self._ledger, event)
 

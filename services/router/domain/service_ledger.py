@@ -86,15 +86,16 @@ class ServiceLedger:
         trail = self._trail(contact_id, at)
         trail.attribution, trail.completed_at = attribution, at
 
-    def answered(self, answer: SurveyAnswer) -> None:
-        """One answer per survey and scale: the first recorded wins (a redelivered or replayed answer is ignored)."""
+    def answered(self, answer: SurveyAnswer) -> bool:
+        """One answer per survey and scale: the first recorded wins; False for a repeat (a redelivered record)."""
         key = (answer.survey_id or answer.contact_id, answer.scale)
         if key in self._answers:
-            return
+            return False
         self._answers[key] = answer
         if self._max_contacts is not None:
             while len(self._answers) > self._max_contacts:
                 self._answers.popitem(last=False)
+        return True
 
     def prune(self, now: float) -> None:
         """Forget what started before the window; trails are kept in arrival order, so the oldest come first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contactrouting.v1 import contact_pb2, feedback_pb2, routing_pb2
 from services.router.adapters.contact_mapping import timestamp
-from services.router.adapters.service_facts import absorb_routing_event, survey_answer
+from services.router.adapters.service_facts import Absorbed, absorb_routing_event, survey_answer
 from services.router.adapters.service_history import ServiceFigures, ServiceHistory
 from services.router.domain.service_ledger import ServiceLedger
 from services.router.domain.service_report import Attribution, Period, Scale
@@ -78,8 +78,9 @@ def test_the_history_reports_recorded_events_and_publishes_figures_of_the_metric
     )
     history.record(routing_event(RET.ROUTING_EVENT_TYPE_QUEUED, T, "new"))
     history.record(routing_event(RET.ROUTING_EVENT_TYPE_COMPLETED, T + 60, "new", agent_id="a1"))
-    assert history.record_feedback(feedback(contact_pb2.SURVEY_SCALE_CSAT, 5)) is True
-    assert history.record_feedback(feedback(contact_pb2.SURVEY_SCALE_CSAT, 9)) is False
+    assert history.record_feedback(feedback(contact_pb2.SURVEY_SCALE_CSAT, 5)) is Absorbed.NEW
+    assert history.record_feedback(feedback(contact_pb2.SURVEY_SCALE_CSAT, 4)) is Absorbed.REPEATED
+    assert history.record_feedback(feedback(contact_pb2.SURVEY_SCALE_CSAT, 9)) is Absorbed.UNUSABLE
     (row,) = history.report(Period(), "all")
     assert (row.completed, row.csat_responses) == (2, 1)
 

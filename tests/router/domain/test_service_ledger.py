@@ -41,8 +41,8 @@ def test_a_redelivered_queued_keeps_the_first_and_a_contact_without_queued_is_le
 def test_an_answer_given_twice_counts_once_the_first_one() -> None:
     ledger = ServiceLedger()
     completed(ledger, "c1", T, T + 10)
-    ledger.answered(answer("c1", 5))
-    ledger.answered(answer("c1", 1))
+    assert ledger.answered(answer("c1", 5)) is True
+    assert ledger.answered(answer("c1", 1)) is False
     (row,) = ledger.report(Period(), "all")
     assert (row.csat_responses, row.csat_percent) == (1, 100.0)
 
