@@ -57,7 +57,8 @@ class SurveyDispatch:
 
     def restore(self, sent: Iterable[routing_pb2.RoutingEvent], completed: Iterable[ContactRecord], now: float) -> int:
         """Recovery: surveys in the log count against the cap; completed contacts without one are planned again
-        (in completion order, as they were first). Returns how many surveys are planned."""
+        (in completion order, as they were first). Returns how many surveys are planned. Quiet about the contacts
+        that get none: the log holds weeks of them, and each was reported when it was completed."""
         if not self.enabled:
             return 0
         for event in sent:
@@ -67,7 +68,7 @@ class SurveyDispatch:
             finished = next(e for e in reversed(record.history) if e.type == RET.ROUTING_EVENT_TYPE_COMPLETED)
             contacts.append((completed_contact(record, finished.agent_id, seconds(finished.occurred_at)), record))
         for contact, record in sorted(contacts, key=lambda pair: pair[0].completed_at):
-            self._plan(record, contact, now)
+            self._plan(record, contact, now, report_skipped=False)
         return len(self._planner)
 
     def send_due(self, now: float) -> list[routing_pb2.RoutingEvent]:
@@ -79,12 +80,12 @@ class SurveyDispatch:
             log.info("survey_dropped", contact_id=planned.contact.contact_id, reason=reason.value)
         return [self._send(survey, self._records.pop(survey.contact.contact_id)) for survey in due.send]
 
-    def _plan(self, record: ContactRecord, contact: CompletedContact, now: float) -> None:
+    def _plan(self, record: ContactRecord, contact: CompletedContact, now: float, report_skipped: bool = True) -> None:
         planned = self._planner.plan(contact, now)
         if isinstance(planned, PlannedSurvey):
             self._records[contact.contact_id] = record
             log.info("survey_planned", contact_id=contact.contact_id, queue=contact.queue, due_at=planned.due_at)
-        else:
+        elif report_skipped:
             SURVEYS.add(1, {"queue": contact.queue, "outcome": planned.value})
             log.info("survey_skipped", contact_id=contact.contact_id, queue=contact.queue, reason=planned.value)
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 from opentelemetry import context as otel_context
+from structlog.testing import capture_logs
 
 from contactrouting.survey_tickets import verify_ticket
 from contactrouting.v1 import contact_pb2, routing_pb2
@@ -188,7 +189,10 @@ def test_recovery_rebuilds_the_cap_and_the_surveys_still_due(publisher: Recordin
     capped = completed_in_log(record("c1", "cust-1"), NOW - 1)
     later = completed_in_log(record("c3", "cust-2"), NOW - 0.5)
     earlier = completed_in_log(record("c2", "cust-2"), NOW - 1)
-    assert surveys.restore([sent_before], [capped, later, earlier], NOW) == 1
+    with capture_logs() as logged:
+        assert surveys.restore([sent_before], [capped, later, earlier], NOW) == 1
+    # Weeks of completed contacts are replayed: only the surveys still due are logged, not every contact without one.
+    assert [entry["event"] for entry in logged] == ["survey_planned"]
     sent = surveys.send_due(NOW + 1)
     assert [e.contact_id for e in sent] == ["c2"], "the customer's first completion gets the survey, as it did live"
 
