@@ -33,3 +33,19 @@ def test_bad_settings_are_named(tmp_path: Path) -> None:
     result = run_router({"ROUTER_GRPC_PORT": "not-a-port", "ROUTER_TICK_INTERVAL_S": "0"})
     assert result.returncode == 2
     assert "ROUTER_GRPC_PORT" in result.stderr and "ROUTER_TICK_INTERVAL_S" in result.stderr
+
+
+def test_a_survey_secret_too_short_to_sign_tickets_is_refused() -> None:
+    result = run_router({"FEEDBACK_TOKEN_SECRET": "short"})
+    assert result.returncode == 2
+    assert "FEEDBACK_TOKEN_SECRET" in result.stderr and "at least 16 bytes" in result.stderr
+
+
+def test_an_invalid_survey_block_stops_the_router_with_the_field_named(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "default_queue: general\nqueues:\n  - name: general\n    survey: {enabled: true, scales: [stars]}\n"
+    )
+    result = run_router({"ROUTING_POLICY_FILE": str(policy)})
+    assert result.returncode == 2
+    assert "queues.0.survey.scales.0" in result.stderr
