@@ -74,3 +74,13 @@ def test_without_a_window_prune_keeps_everything() -> None:
     completed(ledger, "c1", T, T + 10)
     ledger.prune(T + 10**9)
     assert len(ledger) == 1
+
+
+def test_forgetting_a_contact_keeps_the_reopens_of_the_rest_of_its_conversation() -> None:
+    ledger = ServiceLedger(max_contacts=2)
+    for contact_id, queued, done in (("c1", T, T + 10), ("c2", T + 100, T + 200)):
+        ledger.queued(contact_id, "conv", queued, queued)
+        ledger.completed(contact_id, WHO, done)
+    ledger.queued("c3", "conv", T + 300, T + 300)  # c1 goes: at most two contacts are kept
+    (row,) = ledger.report(Period(), "all")
+    assert (len(ledger), row.completed, row.reopened) == (2, 1, 1)  # c2, reopened by c3
