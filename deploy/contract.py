@@ -133,7 +133,9 @@ def settings_class(contract: ServiceContract) -> type[ServiceSettings] | None:
             # Only a missing candidate module is expected; a broken import inside the service is a real failure.
             if error.name is None or not module_name.startswith(error.name):
                 raise
-    found = [cls for cls in _subclasses(ServiceSettings) if cls.__module__.startswith(package + ".")]
+    # Only the service's settings modules count: a console script in the package (e.g. the router's `report`)
+    # may have settings of its own that the service's pods never read.
+    found = [cls for cls in _subclasses(ServiceSettings) if cls.__module__ in contract.settings_modules]
     # The most derived class wins when a service subclasses its own settings.
     leaves = [cls for cls in found if not any(other is not cls and issubclass(other, cls) for other in found)]
     if len(leaves) > 1:
