@@ -116,6 +116,7 @@ class SurveyTemplate(_Strict):
     csat_prompt: str | None = Field(default=None, min_length=1)
     nps_prompt: str | None = Field(default=None, min_length=1)
     thanks: str | None = None
+    email_intro: str | None = None
 
 
 class FeedbackRouting(_Strict):
@@ -246,6 +247,7 @@ class RoutingPolicy(_Strict):
             csat_prompt=template.csat_prompt or base.csat_prompt,
             nps_prompt=template.nps_prompt or base.nps_prompt,
             thanks=base.thanks if template.thanks is None else template.thanks,
+            email_intro=base.email_intro if template.email_intro is None else template.email_intro,
         )
 
 

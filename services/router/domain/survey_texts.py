@@ -21,6 +21,8 @@ class SurveyText:
     nps_prompt: str
     # A closing line after the questions; empty for none.
     thanks: str = ""
+    # Email opens with this instead of the prompts: the email gateway asks each question beside its rating links.
+    email_intro: str = ""
 
     def prompt_for(self, scale: str) -> str:
         return self.csat_prompt if scale == "csat" else self.nps_prompt
@@ -38,6 +40,7 @@ BUILT_IN_TEXTS: dict[str, SurveyText] = {
             "Reply with a number from 0 (not at all likely) to 10 (extremely likely)."
         ),
         thanks="Thank you for helping us improve.",
+        email_intro="Your request has been resolved. Please tell us how we did.",
     ),
     "hr": SurveyText(
         subject="Kako smo vam pomogli?",
@@ -50,6 +53,7 @@ BUILT_IN_TEXTS: dict[str, SurveyText] = {
             "Odgovorite brojem od 0 (nimalo vjerojatno) do 10 (vrlo vjerojatno)."
         ),
         thanks="Hvala vam što nam pomažete da budemo bolji.",
+        email_intro="Vaš je upit riješen. Recite nam kako smo vam pomogli.",
     ),
     "sk": SurveyText(
         subject="Ako sme vám pomohli?",
@@ -62,6 +66,7 @@ BUILT_IN_TEXTS: dict[str, SurveyText] = {
             "Odpovedzte číslom od 0 (vôbec nepravdepodobné) do 10 (veľmi pravdepodobné)."
         ),
         thanks="Ďakujeme, že nám pomáhate zlepšovať sa.",
+        email_intro="Vaša požiadavka bola vybavená. Povedzte nám, ako sme vám pomohli.",
     ),
 }
 
@@ -69,6 +74,11 @@ BUILT_IN_TEXTS: dict[str, SurveyText] = {
 def language_key(tag: str) -> str:
     """The primary subtag a template is filed under ("hr-HR" -> "hr")."""
     return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
+def email_prompt(text: SurveyText) -> str:
+    """An email survey's text: the intro and thanks; the questions come with their one-click links."""
+    return "\n\n".join(part for part in (text.email_intro, text.thanks) if part)
 
 
 def survey_prompt(text: SurveyText, scales: Sequence[str]) -> str:

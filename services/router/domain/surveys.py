@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from services.router.domain.policy import RoutingPolicy
-from services.router.domain.survey_texts import quick_replies, survey_prompt
+from services.router.domain.survey_texts import email_prompt, quick_replies, survey_prompt
 
 DAY_S = 86_400.0
 # A survey this late is dropped: the customer has moved on, and a router back from a long outage must not
@@ -61,7 +61,8 @@ class SurveyContent:
     contact: CompletedContact
     scales: tuple[str, ...]
     subject: str
-    # The complete prompt: email asks every scale, chat channels the first only.
+    # Chat channels: the complete prompt of the first scale. Email: intro and thanks; the gateway adds every
+    # scale's question beside its rating links.
     body_text: str
     quick_replies: tuple[str, ...]
     sent_at: float
@@ -160,7 +161,11 @@ class SurveyPlanner:
             contact=contact,
             scales=survey.scales,
             subject=text.subject,
-            body_text=survey_prompt(text, asked_scales(contact.channel, survey.scales)),
+            body_text=(
+                email_prompt(text)
+                if contact.channel == "email"
+                else survey_prompt(text, asked_scales(contact.channel, survey.scales))
+            ),
             quick_replies=tuple(quick_replies(survey.scales[0])),
             sent_at=now,
             expires_at=now + survey.answer_window_h * 3600,

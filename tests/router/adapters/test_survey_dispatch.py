@@ -113,8 +113,9 @@ def test_a_completed_contact_gets_one_survey_then_survey_sent(publisher: Recordi
     assert outbound.customer == contact.event.customer and outbound.in_reply_to == contact.event.source
     assert (outbound.language, outbound.agent_id) == ("hr", "agent-7")
     assert outbound.subject == "Kako smo vam pomogli?"
-    assert outbound.body_text.startswith("1. Koliko ste zadovoljni pomoći koju ste dobili?")
-    assert "2. Koliko je vjerojatno da biste nas preporučili" in outbound.body_text
+    assert outbound.body_text == (
+        "Vaš je upit riješen. Recite nam kako smo vam pomogli.\n\nHvala vam što nam pomažete da budemo bolji."
+    )
     assert list(outbound.quick_replies) == ["1", "2", "3", "4", "5"]
     assert list(outbound.survey.scales) == [contact_pb2.SURVEY_SCALE_CSAT, contact_pb2.SURVEY_SCALE_NPS]
     assert seconds(outbound.survey.expires_at) == pytest.approx(NOW + 2 + 24 * 3600)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from services.router.domain.survey_texts import SurveyText, language_key, quick_replies, survey_prompt
+from services.router.domain.survey_texts import (
+    BUILT_IN_TEXTS,
+    SurveyText,
+    email_prompt,
+    language_key,
+    quick_replies,
+    survey_prompt,
+)
 
 TEXT = SurveyText(subject="S", csat_prompt="Rate us 1-5.", nps_prompt="Recommend us 0-10?", thanks="Thanks.")
 
@@ -26,3 +33,10 @@ def test_quick_replies_are_the_scales_ratings_lowest_first() -> None:
 
 def test_language_key_is_the_primary_subtag() -> None:
     assert [language_key(tag) for tag in ("hr-HR", "sk_SK", " EN ", "de")] == ["hr", "sk", "en", "de"]
+
+
+def test_every_built_in_language_has_an_email_intro_and_an_email_prompt_never_asks_for_a_reply() -> None:
+    for text in BUILT_IN_TEXTS.values():
+        assert text.email_intro
+        assert email_prompt(text) == f"{text.email_intro}\n\n{text.thanks}"
+    assert email_prompt(SurveyText("S", "C", "N")) == ""

@@ -58,7 +58,7 @@ def test_a_completed_contact_gets_its_survey_delay_s_later(planner: SurveyPlanne
 
 
 def test_the_survey_says_what_it_asks_in_full(planner: SurveyPlanner) -> None:
-    planner.plan(completed(), T0)
+    planner.plan(completed(channel="telegram"), T0)
     [survey] = planner.due(T0 + 60).send
     assert survey.survey_id == survey_id_for("c1")
     assert survey.scales == ("csat",)
@@ -73,15 +73,18 @@ def test_the_survey_says_what_it_asks_in_full(planner: SurveyPlanner) -> None:
     assert survey.expires_at == T0 + 60 + 72 * 3600
 
 
-def test_email_asks_every_scale_numbered_and_chat_only_the_first() -> None:
+def test_email_leaves_the_questions_to_its_rating_links_and_chat_asks_only_the_first() -> None:
     planner = SurveyPlanner(survey_policy(scales=["nps", "csat"], channels=["email", "telegram"]))
     planner.plan(completed("mail", customer="a"), T0)
     planner.plan(completed("chat", customer="b", channel="telegram"), T0)
     sent = {s.contact.contact_id: s for s in planner.due(T0 + 60).send}
     mail, chat = sent["mail"], sent["chat"]
     assert mail.scales == chat.scales == ("nps", "csat")
-    assert mail.body_text.startswith("1. How likely are you to recommend us")
-    assert "\n\n2. How satisfied are you" in mail.body_text
+    # The email gateway asks every scale beside its links: no "reply with a number" that would become a contact.
+    assert (
+        mail.body_text
+        == "Your request has been resolved. Please tell us how we did.\n\nThank you for helping us improve."
+    )
     assert chat.body_text.startswith("How likely are you to recommend us")
     assert "satisfied" not in chat.body_text
     assert mail.quick_replies == chat.quick_replies == tuple(str(n) for n in range(11))
@@ -99,7 +102,7 @@ def test_email_asks_every_scale_numbered_and_chat_only_the_first() -> None:
 )
 def test_the_survey_speaks_the_contacts_language_or_english(language: str, subject: str, phrase: str) -> None:
     planner = SurveyPlanner(survey_policy())
-    planner.plan(completed(language=language), T0)
+    planner.plan(completed(language=language, channel="telegram"), T0)
     [survey] = planner.due(T0 + 60).send
     assert survey.subject == subject
     assert phrase in survey.body_text
