@@ -7,7 +7,6 @@ import hmac
 import math
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc
 from services.router.adapters.contact_mapping import seconds
@@ -49,11 +48,6 @@ def service_report_row(row: ServiceRow) -> agent_desk_pb2.ServiceReportRow:
         reopened=row.reopened,
         reopen_rate_percent=row.reopen_rate_percent,
     )
-
-
-def _instant(request: agent_desk_pb2.GetServiceReportRequest, name: str, unset: float) -> float:
-    stamp: Timestamp = getattr(request, name)
-    return seconds(stamp) if request.HasField(name) else unset  # type: ignore[arg-type]
 
 
 def bearer_token_matches(context: grpc.ServicerContext, expected: str) -> bool:
@@ -103,14 +97,18 @@ class RoutingAdminServicer(agent_desk_pb2_grpc.RoutingAdminServicer):
         group_by = request.group_by or ALL
         if group_by not in GROUPINGS:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"group_by must be one of {', '.join(GROUPINGS)}")
-        period = Period(_instant(request, "since", -math.inf), _instant(request, "until", math.inf))
+        period = Period(
+            seconds(request.since) if request.HasField("since") else -math.inf,
+            seconds(request.until) if request.HasField("until") else math.inf,
+        )
         if period.since >= period.until:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
         rows = self._switchboard.service.report(period, group_by)
         response = agent_desk_pb2.GetServiceReportResponse(
             group_by=group_by, rows=[service_report_row(row) for row in rows]
         )
-        for name in ("since", "until"):
-            if request.HasField(name):
-                getattr(response, name).CopyFrom(getattr(request, name))
+        if request.HasField("since"):
+            response.since.CopyFrom(request.since)
+        if request.HasField("until"):
+            response.until.CopyFrom(request.until)
         return response

@@ -153,6 +153,40 @@ def test_a_bad_grouping_or_a_missing_token_is_refused(router_factory: Callable[.
     assert everything.key == "all"
 
 
+def test_the_range_selects_contacts_by_completion_and_is_echoed(
+    router_factory: Callable[..., RouterUnderTest], kafka: Kafka
+) -> None:
+    # A contact queued and completed a minute ago, in routing.events before the router starts (it replays them).
+    contact = contact_event(unique("skill"))
+    for kind, age_s in ((RET.ROUTING_EVENT_TYPE_QUEUED, 60), (RET.ROUTING_EVENT_TYPE_COMPLETED, 30)):
+        event = routing_pb2.RoutingEvent(
+            event_id=uuid.uuid4().hex,
+            contact_id=contact.contact_id,
+            conversation_id=contact.conversation_id,
+            type=kind,  # type: ignore[arg-type]
+            queue="general",
+            agent_id="agent-y",
+            contact=contact if kind == RET.ROUTING_EVENT_TYPE_QUEUED else None,
+        )
+        event.occurred_at.FromSeconds(int(time.time()) - age_s)
+        kafka.producer.publish_and_wait(ROUTING_EVENTS, contact.contact_id, event)
+    router = router_factory(extra_env={"ROUTER_ADMIN_TOKEN": ADMIN_TOKEN})
+    router.start()
+    with grpc.insecure_channel(router.target) as channel:
+        stub = agent_desk_pb2_grpc.RoutingAdminStub(channel)
+        past = agent_desk_pb2.GetServiceReportRequest(group_by="all")
+        past.since.FromSeconds(1_600_000_000)
+        past.until.FromSeconds(1_700_000_000)
+        recent = agent_desk_pb2.GetServiceReportRequest(group_by="all")
+        recent.since.FromSeconds(int(time.time()) - 3600)
+        old_response = stub.GetServiceReport(past, metadata=AUTHORIZED, timeout=5)
+        recent_response = stub.GetServiceReport(recent, metadata=AUTHORIZED, timeout=5)
+    assert (old_response.since, old_response.until) == (past.since, past.until)
+    assert [row.completed for row in old_response.rows] == [0]
+    assert not recent_response.HasField("until")
+    assert recent_response.rows[0].completed >= 1
+
+
 FEEDBACK_POLICY = """
 default_queue: general
 queues:
