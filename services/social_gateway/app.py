@@ -13,7 +13,7 @@ from contactrouting.kafka_io import ProtoConsumer, ProtoProducer
 from contactrouting.language import warm_up
 from contactrouting.topics import CONTACTS_OUTBOUND
 from contactrouting.v1 import contact_pb2
-from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
+from services.social_gateway.adapters.dedupe_store import SqlSeenMessages
 from services.social_gateway.adapters.feedback_routes import feedback_router
 from services.social_gateway.adapters.http_api import WebhookFrontDoor, create_http_app
 from services.social_gateway.adapters.kafka_sink import KafkaContactSink
@@ -21,7 +21,8 @@ from services.social_gateway.adapters.meta_routes import meta_router
 from services.social_gateway.adapters.platform_client import PlatformClient
 from services.social_gateway.adapters.rating_links import RatingLinks
 from services.social_gateway.adapters.reply_sender import OUTBOUND_GROUP, ReplySender
-from services.social_gateway.adapters.survey_store import SqliteSurveyLedger
+from services.social_gateway.adapters.store_engines import StoreEngines
+from services.social_gateway.adapters.survey_store import SqlSurveyLedger
 from services.social_gateway.adapters.telegram_routes import telegram_router
 from services.social_gateway.adapters.webhook_pipeline import WebhookPipeline
 from services.social_gateway.adapters.x_routes import x_router
@@ -48,9 +49,10 @@ class SocialGateway:
         self._settings = settings
         self._config = config
         self._producer: ProtoProducer | None = None
-        self._seen: SqliteSeenMessages | None = None
-        self._sent: SqliteSeenMessages | None = None
-        self._survey_ledger: SqliteSurveyLedger | None = None
+        self._stores = StoreEngines(
+            settings.social_gateway_database_url.get_secret_value(), settings.data_dir / "social_gateway"
+        )
+        self._survey_ledger: SqlSurveyLedger | None = None
         self._chat_surveys: ChatSurveys | None = None
         self._reply_sender: ReplySender | None = None
         self._server: uvicorn.Server | None = None
@@ -75,17 +77,22 @@ class SocialGateway:
 
     def _http_app(self, producer: ProtoProducer) -> FastAPI:
         limits = self._config.limits
-        self._seen = SqliteSeenMessages(
-            self._settings.data_dir / "social_gateway" / "published.sqlite3", limits.dedupe_retention_days * 86400
+        # Not shared: each replica would dedupe and recognise survey answers on its own.
+        log.info("state_stores", shared=self._stores.shared)
+        seen = SqlSeenMessages(
+            self._stores.engine("published"),
+            "social_published_messages",
+            limits.dedupe_retention_days * 86400,
+            limits.claim_lease_s,
         )
         sink = KafkaContactSink(producer, limits.publish_timeout_s / 2)
         secret = self._settings.feedback_token_secret.get_secret_value()
         if secret:
-            self._survey_ledger = SqliteSurveyLedger(self._settings.data_dir / "social_gateway" / "surveys.sqlite3")
+            self._survey_ledger = SqlSurveyLedger(self._stores.engine("surveys"), limits.claim_lease_s)
             self._chat_surveys = ChatSurveys(self._survey_ledger, secret)
         else:
             log.warning("feedback_off", reason="FEEDBACK_TOKEN_SECRET is empty: no rating links, no chat answers")
-        intake = WebhookIntake(sink, self._seen, self._config.queue_rules(), surveys=self._chat_surveys)
+        intake = WebhookIntake(sink, seen, self._config.queue_rules(), surveys=self._chat_surveys)
         front_door = WebhookFrontDoor(
             WebhookPipeline(intake, ReplayWindow(limits.replay_window_days * 86400)),
             RateLimiter(limits.rate_per_s, limits.rate_burst),
@@ -133,21 +140,18 @@ class SocialGateway:
             self._server_thread.join(timeout=15)
         if self._reply_sender is not None:
             self._reply_sender.join(timeout_s=15)  # the stop event ends its loop; it commits what it settled
-        if self._sent is not None:
-            self._sent.close()
         if self._producer is not None:
-            self._producer.flush(timeout_s=5)
+            self._producer.flush(timeout_s=5)  # its acks still confirm keys: the stores close after it
             self._producer.close()
-        if self._seen is not None:
-            self._seen.close()
-        if self._survey_ledger is not None:
-            self._survey_ledger.close()
+        self._stores.dispose()
         log.info("service_stopped")
 
     def _start_reply_sender(self, producer: ProtoProducer, stop: threading.Event) -> ReplySender:
-        limits = self._config.limits
-        self._sent = SqliteSeenMessages(
-            self._settings.data_dir / "social_gateway" / "sent.sqlite3", limits.dedupe_retention_days * 86400
+        sent = SqlSeenMessages(
+            self._stores.engine("sent"),
+            "social_sent_messages",
+            self._config.limits.dedupe_retention_days * 86400,
+            self._config.outbound.claim_lease_s,
         )
         consumer = ProtoConsumer(
             self._settings,
@@ -160,7 +164,7 @@ class SocialGateway:
             producer,
             PlatformClient(self._config.outbound.request_timeout_s),
             self._config.reply_endpoints(),
-            self._sent,
+            sent,
             self._config.retry_policy(),
             stop,
             self._chat_surveys,

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from contactrouting.config import DEFAULT_WEBHOOK_PORT, ServiceSettings
+from contactrouting.database import check_database_url
 from contactrouting.signing import MIN_SECRET_BYTES
 from services.social_gateway.domain.delivery_policy import RetryPolicy
 from services.social_gateway.domain.queue_rules import KeywordRule, QueueRules
@@ -28,6 +29,16 @@ class SocialGatewaySettings(ServiceSettings):
     # Verifies survey tickets (the router signs them with the same secret): rating links and chat answers.
     # Empty turns both off: /feedback answers 404 and chat messages are never taken as survey answers.
     feedback_token_secret: SecretStr = SecretStr("")
+    # Dedupe keys and open surveys. Empty: SQLite files under DATA_DIR, right for one replica only. Several replicas
+    # need a shared database (postgresql+psycopg://...), or a retry reaching another pod is published twice.
+    social_gateway_database_url: SecretStr = SecretStr("")
+
+    @field_validator("social_gateway_database_url")
+    @classmethod
+    def _supported_database(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            check_database_url(value.get_secret_value(), "SOCIAL_GATEWAY_DATABASE_URL")
+        return value
 
     @field_validator("feedback_token_secret")
     @classmethod
@@ -101,6 +112,11 @@ class LimitsConfig(_Section):
     # At least the replay window, so a replay inside the window is still caught as a duplicate.
     dedupe_retention_days: float = Field(default=8.0, gt=0)
 
+    @property
+    def claim_lease_s(self) -> float:
+        """How long an inbound claim blocks others: the producer gives up after publish_timeout_s; margin for skew."""
+        return 3 * self.publish_timeout_s
+
     @model_validator(mode="after")
     def _dedupe_outlasts_replay_window(self) -> LimitsConfig:
         if self.replay_window_days and self.dedupe_retention_days < self.replay_window_days:
@@ -117,6 +133,12 @@ class OutboundConfig(_Section):
     max_backoff_s: float = Field(default=30.0, gt=0)
     max_retry_after_s: float = Field(default=60.0, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def claim_lease_s(self) -> float:
+        """How long a send claim blocks others: twice the longest a reply can take through all its attempts."""
+        longest_wait_s = max(self.max_backoff_s, self.max_retry_after_s)
+        return 2 * (self.max_attempts * self.request_timeout_s + (self.max_attempts - 1) * longest_wait_s)
 
 
 class SocialGatewayConfig(_Section):

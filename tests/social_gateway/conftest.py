@@ -1,4 +1,5 @@
-"""The social gateway as a real subprocess on free ports, against the session's real broker."""
+"""The social gateway as a real subprocess on free ports, against the session's real broker; its store databases
+(SQLite, and PostgreSQL when installed) from `support.databases`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest
 from google.protobuf.message import Message
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from support.databases import open_engine, postgres_server, store_engine, store_url  # noqa: F401 (fixtures)
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer

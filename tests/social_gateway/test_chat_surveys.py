@@ -1,15 +1,17 @@
-"""Chat survey answers against the real SQLite ledger: open after sending, answered once, expiring, per customer."""
+"""Chat survey answers against the real ledger (SQLite and PostgreSQL): open after sending, answered once, expiring,
+per customer."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 
 from contactrouting.survey_tickets import issue_ticket
 from contactrouting.v1 import contact_pb2, feedback_pb2
-from services.social_gateway.adapters.survey_store import SqliteSurveyLedger
+from services.social_gateway.adapters.survey_store import SqlSurveyLedger
 from services.social_gateway.domain.chat_surveys import ChatSurveys
 from services.social_gateway.domain.contact_events import customer_id
 from services.social_gateway.domain.messages import InboundMessage, Platform
@@ -18,6 +20,7 @@ SECRET = "chat-survey-secret-for-tests"
 NOW_S = time.time()
 NOW_NS = int(NOW_S * 1e9)
 CSAT, NPS = contact_pb2.SURVEY_SCALE_CSAT, contact_pb2.SURVEY_SCALE_NPS
+LEASE_S = 60.0
 
 
 def survey_outbound(
@@ -65,8 +68,8 @@ def message(chat: str, text: str, **fields: object) -> InboundMessage:
 
 
 @pytest.fixture
-def surveys(tmp_path: Path) -> ChatSurveys:
-    return ChatSurveys(SqliteSurveyLedger(tmp_path / "surveys.sqlite3"), SECRET)
+def surveys(store_engine: sa.Engine) -> ChatSurveys:
+    return ChatSurveys(SqlSurveyLedger(store_engine, LEASE_S), SECRET)
 
 
 def test_a_number_after_a_survey_answers_its_first_scale_once(surveys: ChatSurveys) -> None:
@@ -112,8 +115,8 @@ def test_any_other_message_closes_the_survey_so_a_later_number_is_a_contact(surv
     assert surveys.claim_answer(message("12", "2 parcels are missing"), NOW_NS) is None
 
 
-def test_closing_an_old_survey_leaves_a_newer_one_open(tmp_path: Path) -> None:
-    ledger = SqliteSurveyLedger(tmp_path / "surveys.sqlite3")
+def test_closing_an_old_survey_leaves_a_newer_one_open(store_engine: sa.Engine) -> None:
+    ledger = SqlSurveyLedger(store_engine, LEASE_S)
     surveys = ChatSurveys(ledger, SECRET)
     surveys.record_sent(survey_outbound("13", CSAT))
     newer = survey_outbound("13", CSAT)
@@ -136,8 +139,8 @@ def test_an_expired_survey_is_no_longer_open(surveys: ChatSurveys) -> None:
     assert surveys.claim_answer(message("7", "5"), NOW_NS + 61 * 10**9) is None
 
 
-def test_a_survey_the_ledger_holds_with_a_forged_ticket_answers_nothing(tmp_path: Path) -> None:
-    surveys = ChatSurveys(SqliteSurveyLedger(tmp_path / "surveys.sqlite3"), "another-secret-of-enough-length")
+def test_a_survey_the_ledger_holds_with_a_forged_ticket_answers_nothing(store_engine: sa.Engine) -> None:
+    surveys = ChatSurveys(SqlSurveyLedger(store_engine, LEASE_S), "another-secret-of-enough-length")
     surveys.record_sent(survey_outbound("8", CSAT))
     assert surveys.claim_answer(message("8", "5"), NOW_NS) is None
 
@@ -149,13 +152,13 @@ def test_only_surveys_are_remembered(surveys: ChatSurveys) -> None:
     assert surveys.claim_answer(message("9", "5"), NOW_NS) is None
 
 
-def test_answers_survive_a_restart(tmp_path: Path) -> None:
-    first = ChatSurveys(SqliteSurveyLedger(tmp_path / "surveys.sqlite3"), SECRET)
+def test_answers_survive_a_restart(open_engine: Callable[[], sa.Engine]) -> None:
+    first = ChatSurveys(SqlSurveyLedger(open_engine(), LEASE_S), SECRET)
     first.record_sent(survey_outbound("10", CSAT))
     answer = first.claim_answer(message("10", "5"), NOW_NS)
     assert answer is not None
     first.confirm(answer)
-    again = ChatSurveys(SqliteSurveyLedger(tmp_path / "surveys.sqlite3"), SECRET)
+    again = ChatSurveys(SqlSurveyLedger(open_engine(), LEASE_S), SECRET)
     assert again.claim_answer(message("10", "4"), NOW_NS) is None
     again.record_sent(survey_outbound("11", CSAT))
     assert again.claim_answer(message("11", "4"), NOW_NS) is not None

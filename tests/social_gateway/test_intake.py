@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from contactrouting.survey_tickets import issue_ticket
 from contactrouting.v1 import contact_pb2, feedback_pb2
-from services.social_gateway.adapters.survey_store import SqliteSurveyLedger
+from services.social_gateway.adapters.survey_store import SqlSurveyLedger
 from services.social_gateway.domain.chat_surveys import ChatSurveys
 from services.social_gateway.domain.contact_events import customer_id
 from services.social_gateway.domain.intake import IntakeOutcome, PendingAck, SinkUnavailable, WebhookIntake
@@ -109,9 +109,9 @@ def test_rejections_become_dead_letters_with_reason_and_raw_bytes() -> None:
 SECRET = "intake-survey-secret-for-tests"
 
 
-def surveyed(tmp_path: Path) -> ChatSurveys:
+def surveyed(engine: sa.Engine) -> ChatSurveys:
     """Customer u1 on Telegram was just asked for a CSAT rating."""
-    surveys = ChatSurveys(SqliteSurveyLedger(tmp_path / "surveys.sqlite3"), SECRET)
+    surveys = ChatSurveys(SqlSurveyLedger(engine, claim_lease_s=60), SECRET)
     ticket = feedback_pb2.SurveyTicket(
         survey_id="s-1",
         contact_id="contact-1",
@@ -133,9 +133,9 @@ def surveyed(tmp_path: Path) -> ChatSurveys:
     return surveys
 
 
-def test_a_survey_answer_is_published_as_feedback_and_never_as_a_contact(tmp_path: Path) -> None:
+def test_a_survey_answer_is_published_as_feedback_and_never_as_a_contact(store_engine: sa.Engine) -> None:
     sink, seen = MemorySink(), MemorySeen()
-    intake = WebhookIntake(sink, seen, QueueRules("general"), surveys=surveyed(tmp_path))
+    intake = WebhookIntake(sink, seen, QueueRules("general"), surveys=surveyed(store_engine))
     outcome = intake.accept(Normalized((message("1", "4 fast and kind"), message("2", "5"), message("3", "Hi again"))))
     assert outcome == IntakeOutcome(published=2, duplicates=0, skipped=0, survey_answers=1)
     [answer] = sink.answers
@@ -145,9 +145,9 @@ def test_a_survey_answer_is_published_as_feedback_and_never_as_a_contact(tmp_pat
     assert seen.confirmed == {message(n).dedupe_key for n in "123"}
 
 
-def test_an_unacknowledged_answer_can_be_given_again_by_the_platforms_retry(tmp_path: Path) -> None:
+def test_an_unacknowledged_answer_can_be_given_again_by_the_platforms_retry(store_engine: sa.Engine) -> None:
     sink, seen = MemorySink(acks=0), MemorySeen()
-    intake = WebhookIntake(sink, seen, QueueRules("general"), surveys=surveyed(tmp_path))
+    intake = WebhookIntake(sink, seen, QueueRules("general"), surveys=surveyed(store_engine))
     with pytest.raises(SinkUnavailable):
         intake.accept(Normalized((message("1", "4"),)))
     sink.acks = 1000

@@ -56,3 +56,19 @@ def test_the_feedback_secret_is_empty_or_long_enough_and_never_shown(monkeypatch
     monkeypatch.setenv("FEEDBACK_TOKEN_SECRET", "too-short")
     with pytest.raises(ValidationError, match="at least 16 bytes"):
         SocialGatewaySettings()
+
+
+def test_the_store_database_is_empty_or_a_supported_url_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.social_gateway.settings import SocialGatewaySettings
+
+    monkeypatch.delenv("SOCIAL_GATEWAY_DATABASE_URL", raising=False)
+    assert SocialGatewaySettings().social_gateway_database_url.get_secret_value() == ""
+    url = "postgresql+psycopg://gateway:s3cret-password@postgresql:5432/gateway"
+    monkeypatch.setenv("SOCIAL_GATEWAY_DATABASE_URL", url)
+    settings = SocialGatewaySettings()
+    assert settings.social_gateway_database_url.get_secret_value() == url
+    assert "s3cret-password" not in repr(settings)
+    for refused in ("mysql://gateway@db/gateway", "not a url"):
+        monkeypatch.setenv("SOCIAL_GATEWAY_DATABASE_URL", refused)
+        with pytest.raises(ValidationError, match="SOCIAL_GATEWAY_DATABASE_URL"):
+            SocialGatewaySettings()

@@ -1,79 +1,116 @@
-"""Platform message ids already published, in SQLite under DATA_DIR, so retried deliveries never publish twice."""
+"""Message keys claimed or already handled, in SQL, so a retried delivery is never handled twice.
+
+One row per key, whichever replica sees it first: a claim is a single INSERT ... ON CONFLICT statement, so two
+replicas racing for the same key cannot both win (PostgreSQL row locks; SQLite's write lock). A claim is in flight
+until confirmed (kept for the retention) or released (deleted); a claim whose replica died holding it lapses after
+the claim lease, and a retry may claim it again.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS published (key_hash BLOB PRIMARY KEY, published_at REAL NOT NULL)"
+import sqlalchemy as sa
+
+from contactrouting.database import create_tables, upsert
+
 _PRUNE_EVERY = 1000
 
 
-class SqliteSeenMessages:
-    """Confirmed keys live in SQLite (hashed: chat and user ids never rest on disk); in-flight ones in memory."""
+def seen_table(name: str, metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        # Hashed: chat and user ids never rest in the database.
+        sa.Column("key_hash", sa.LargeBinary(16), primary_key=True),
+        # The store instance (replica) that holds the claim: only it may release the claim.
+        sa.Column("owner", sa.String(32), nullable=False),
+        sa.Column("claimed_at", sa.Float, nullable=False, index=True),
+        # NULL while in flight.
+        sa.Column("confirmed_at", sa.Float, nullable=True),
+    )
 
-    def __init__(self, path: Path, retention_s: float) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Acks confirm from the producer's I/O thread, claims come from request threads: one lock guards both.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        self._lock = threading.Lock()
-        self._in_flight: set[bytes] = set()
+
+class SqlSeenMessages:
+    """The SeenMessages of the intake (published ids) and of the reply sender (sent ids); thread-safe."""
+
+    def __init__(self, engine: sa.Engine, table_name: str, retention_s: float, claim_lease_s: float) -> None:
+        metadata = sa.MetaData()
+        self._table = seen_table(table_name, metadata)
+        create_tables(engine, metadata)
+        self._engine = engine
+        self._owner = uuid.uuid4().hex
         self._retention_s = retention_s
+        self._claim_lease_s = claim_lease_s
         self._confirms = 0
-        self._prune()
+        self._counter_lock = threading.Lock()
+        self.prune()
 
     def claim(self, keys: Sequence[str]) -> list[str]:
-        hashes = {key: _hash(key) for key in keys}
+        hashes = {key: _hash(key) for key in keys}  # repeats dropped, order kept
         if not hashes:
             return []
-        with self._lock:
-            placeholders = ",".join("?" * len(hashes))
-            known = {
-                row[0]
-                for row in self._db.execute(
-                    f"SELECT key_hash FROM published WHERE key_hash IN ({placeholders})", list(hashes.values())
-                )
-            }
-            claimed: list[str] = []
-            for key, key_hash in hashes.items():
-                if key_hash in known or key_hash in self._in_flight:
-                    continue
-                self._in_flight.add(key_hash)
-                claimed.append(key)
-            return claimed
+        now = time.time()
+        table = self._table
+        insert = upsert(self._engine, table)
+        # Sorted: replicas claiming overlapping batches lock the rows in the same order, so they cannot deadlock.
+        rows = [
+            {"key_hash": key_hash, "owner": self._owner, "claimed_at": now, "confirmed_at": None}
+            for key_hash in sorted(set(hashes.values()))
+        ]
+        statement = (
+            insert.values(rows)
+            .on_conflict_do_update(
+                index_elements=[table.c.key_hash],
+                set_={"owner": insert.excluded.owner, "claimed_at": insert.excluded.claimed_at},
+                # Only a lapsed claim is taken over; a confirmed key or a live claim stays as it is.
+                where=table.c.confirmed_at.is_(None) & (table.c.claimed_at < now - self._claim_lease_s),
+            )
+            .returning(table.c.key_hash)
+        )
+        with self._engine.begin() as connection:
+            won = set(connection.execute(statement).scalars())
+        return [key for key, key_hash in hashes.items() if key_hash in won]
 
     def confirm(self, key: str) -> None:
-        key_hash = _hash(key)
-        with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO published VALUES (?, ?)", (key_hash, time.time()))
-            self._in_flight.discard(key_hash)
+        now = time.time()
+        table = self._table
+        insert = upsert(self._engine, table)
+        statement = insert.values(key_hash=_hash(key), owner=self._owner, claimed_at=now, confirmed_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.key_hash],
+            set_={"confirmed_at": insert.excluded.confirmed_at},
+            where=table.c.confirmed_at.is_(None),
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement)
+        with self._counter_lock:
             self._confirms += 1
-            if self._confirms % _PRUNE_EVERY == 0:
-                self._prune_locked()
+            due = self._confirms % _PRUNE_EVERY == 0
+        if due:
+            self.prune()
 
     def release(self, keys: Sequence[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._in_flight.discard(_hash(key))
+        if not keys:
+            return
+        table = self._table
+        statement = table.delete().where(
+            table.c.key_hash.in_({_hash(key) for key in keys}),
+            table.c.owner == self._owner,
+            table.c.confirmed_at.is_(None),
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _prune(self) -> None:
-        with self._lock:
-            self._prune_locked()
-
-    def _prune_locked(self) -> None:
-        # Platforms stop retrying after a day or two; older keys only cost space.
-        self._db.execute("DELETE FROM published WHERE published_at < ?", (time.time() - self._retention_s,))
+    def prune(self) -> None:
+        """Platforms stop retrying after a day or two; older keys only cost space."""
+        table = self._table
+        with self._engine.begin() as connection:
+            connection.execute(table.delete().where(table.c.claimed_at < time.time() - self._retention_s))
 
 
 def _hash(key: str) -> bytes:

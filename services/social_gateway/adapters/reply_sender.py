@@ -18,10 +18,10 @@ from opentelemetry.trace import Status, StatusCode
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer
 from contactrouting.topics import ROUTING_EVENTS
 from contactrouting.v1 import contact_pb2, routing_pb2
-from services.social_gateway.adapters.dedupe_store import SqliteSeenMessages
 from services.social_gateway.adapters.platform_client import PlatformClient
 from services.social_gateway.domain.chat_surveys import ChatSurveys
 from services.social_gateway.domain.delivery_policy import RetryPolicy, Verdict
+from services.social_gateway.domain.intake import SeenMessages
 from services.social_gateway.domain.replies import NotDeliverable, ReplyEndpoints, is_social, reply_request
 
 log = structlog.get_logger()
@@ -37,7 +37,7 @@ class ReplySender:
         producer: ProtoProducer,
         client: PlatformClient,
         endpoints: ReplyEndpoints,
-        sent: SqliteSeenMessages,
+        sent: SeenMessages,
         policy: RetryPolicy,
         stop: threading.Event,
         surveys: ChatSurveys | None = None,
