@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
+from contactrouting.database import create_engine
 from contactrouting.kafka_io import ProtoConsumer, ProtoProducer
 from contactrouting.language import warm_up
 from contactrouting.topics import CONTACTS_OUTBOUND
@@ -18,7 +19,7 @@ from services.email_gateway.adapters.kafka_publisher import ContactPublisher
 from services.email_gateway.adapters.outbound_sender import OutboundSender
 from services.email_gateway.adapters.smtp_relay import SmtpRelay
 from services.email_gateway.adapters.smtp_server import InboundHandler, InboundSmtpServer, starttls_context
-from services.email_gateway.adapters.sqlite_threads import ThreadStore
+from services.email_gateway.adapters.thread_store import ThreadStore
 from services.email_gateway.config import EmailGatewaySettings, load_gateway_config
 from services.email_gateway.domain.outbound_mail import backoff_delays
 from services.email_gateway.intake import MailIntake
@@ -44,7 +45,10 @@ class EmailGateway:
         )
         # Wait a little past the delivery timeout so the producer's own verdict decides between 250 and 451.
         publisher = ContactPublisher(self._producer, timeout_s=settings.email_publish_timeout_s + 1)
-        self._threads = ThreadStore(settings.data_dir / "email_gateway.db")
+        self._threads_engine = create_engine(_threads_url(settings))
+        self._threads = ThreadStore(self._threads_engine)
+        # Not shared: each replica threads and dedupes mail on its own.
+        log.info("thread_store", shared=bool(settings.email_gateway_database_url.get_secret_value()))
         intake = MailIntake(directory, publisher, self._threads, source="email_gateway.smtp")
         # Each worker holds one SMTP transaction while it waits for Kafka's ack; 32 keeps many senders moving.
         self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="smtp-intake")
@@ -106,6 +110,14 @@ class EmailGateway:
             poller.join(timeout_s=5)
         self._producer.flush(timeout_s=5)
         self._producer.close(timeout_s=2)
-        self._threads.close()
+        self._threads_engine.dispose()
         self._health.stop()
         log.info("service_stopped")
+
+
+def _threads_url(settings: EmailGatewaySettings) -> str:
+    """EMAIL_GATEWAY_DATABASE_URL (shared by the replicas), or the SQLite file under DATA_DIR."""
+    if url := settings.email_gateway_database_url.get_secret_value():
+        return url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(settings.data_dir / 'email_gateway.db').resolve()}"

@@ -8,9 +8,10 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from contactrouting.config import ServiceSettings
+from contactrouting.database import check_database_url
 from services.email_gateway.domain.mailboxes import PRIORITY_LEVELS, KeywordRule, Mailbox, MailboxDirectory
 
 
@@ -35,6 +36,16 @@ class EmailGatewaySettings(ServiceSettings):
     # The public URL of the feedback endpoint (the social gateway's HTTP server); survey mails link to
     # {FEEDBACK_BASE_URL}/feedback/{ticket}. Without it a survey mail cannot be sent and is recorded as failed.
     feedback_base_url: str = ""
+    # The thread store. Empty: a SQLite file under DATA_DIR, right for one replica only. Several replicas need a
+    # shared database (postgresql+psycopg://...), or a reply reaching another pod starts a new conversation.
+    email_gateway_database_url: SecretStr = SecretStr("")
+
+    @field_validator("email_gateway_database_url")
+    @classmethod
+    def _supported_database(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            check_database_url(value.get_secret_value(), "EMAIL_GATEWAY_DATABASE_URL")
+        return value
 
     @field_validator("feedback_base_url")
     @classmethod

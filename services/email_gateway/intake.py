@@ -20,7 +20,7 @@ from contactrouting.language import detect_language
 from contactrouting.metrics import CONTACTS_RECEIVED, DEAD_LETTERS
 from contactrouting.v1 import contact_pb2, routing_pb2
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher, PublishFailed
-from services.email_gateway.adapters.sqlite_threads import ThreadStore
+from services.email_gateway.adapters.thread_store import ThreadStore
 from services.email_gateway.domain.acknowledgement import acknowledgement_text, is_automatic
 from services.email_gateway.domain.addresses import customer_id_for
 from services.email_gateway.domain.bounces import DeliveryFailure

@@ -1,4 +1,5 @@
-"""The email gateway as a real subprocess on free ports, against the real broker, and a reader for its topics."""
+"""The email gateway as a real subprocess on free ports, against the real broker, and a reader for its topics; its
+thread store databases (SQLite, and PostgreSQL when installed) from `support.databases`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from google.protobuf.message import Message
+from support.databases import open_engine, postgres_server, store_engine, store_url  # noqa: F401 (fixtures)
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer

@@ -82,3 +82,21 @@ def test_a_feedback_base_url_that_cannot_prefix_a_link_is_refused(value: str) ->
 
     with pytest.raises(ValidationError, match="FEEDBACK_BASE_URL"):
         EmailGatewaySettings(feedback_base_url=value)
+
+
+def test_the_thread_database_is_empty_or_a_supported_url_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from services.email_gateway.config import EmailGatewaySettings
+
+    monkeypatch.delenv("EMAIL_GATEWAY_DATABASE_URL", raising=False)
+    assert EmailGatewaySettings().email_gateway_database_url.get_secret_value() == ""
+    url = "postgresql+psycopg://mail:s3cret-password@postgresql:5432/mail"
+    monkeypatch.setenv("EMAIL_GATEWAY_DATABASE_URL", url)
+    settings = EmailGatewaySettings()
+    assert settings.email_gateway_database_url.get_secret_value() == url
+    assert "s3cret-password" not in repr(settings)
+    for refused in ("mysql://mail@db/mail", "not a url"):
+        monkeypatch.setenv("EMAIL_GATEWAY_DATABASE_URL", refused)
+        with pytest.raises(ValidationError, match="EMAIL_GATEWAY_DATABASE_URL"):
+            EmailGatewaySettings()

@@ -20,7 +20,7 @@ from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer
 from contactrouting.topics import ROUTING_EVENTS
 from contactrouting.v1 import contact_pb2, routing_pb2
 from services.email_gateway.adapters.smtp_relay import DeliveryError, SmtpRelay
-from services.email_gateway.adapters.sqlite_threads import ThreadStore
+from services.email_gateway.adapters.thread_store import ThreadStore
 from services.email_gateway.domain.addresses import mask_address
 from services.email_gateway.domain.outbound_mail import Reply, compose, message_id_for
 from services.email_gateway.domain.survey_mail import SurveyNotRenderable, render_survey
