@@ -138,6 +138,10 @@ def _policy_types(policy: KubeObject) -> list[str]:
     return ["Ingress", *(["Egress"] if spec.get("egress") else [])]
 
 
+# The skills store, and the gateways' stores that every replica shares (SOCIAL_/EMAIL_GATEWAY_DATABASE_URL).
+DATABASE_CLIENTS = ("skills", "email-gateway", "social-gateway")
+
+
 def required_flows(model: NetworkModel) -> list[tuple[Endpoint, Endpoint, int, bool]]:
     """(source, destination, port, must be allowed) for this overlay's architecture."""
     manifest = model.manifest
@@ -164,12 +168,11 @@ def required_flows(model: NetworkModel) -> list[tuple[Endpoint, Endpoint, int, b
     ]
     if manifest.workload("postgresql") is not None:
         flows += [
-            (model.pod("skills"), model.pod("postgresql"), 5432, True),
-            (model.pod("social-gateway"), model.pod("postgresql"), 5432, False),
+            *((model.pod(name), model.pod("postgresql"), 5432, True) for name in DATABASE_CLIENTS),
             (model.pod("router"), model.pod("postgresql"), 5432, False),
         ]
     else:
-        flows.append((model.pod("skills"), internet, 5432, True))
+        flows += [(model.pod(name), internet, 5432, True) for name in DATABASE_CLIENTS]
     if manifest.workload("otel-collector") is not None:
         collector = model.pod("otel-collector")
         flows += [(model.pod(name), collector, 4317, True) for name in services]

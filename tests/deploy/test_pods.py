@@ -32,7 +32,13 @@ READY_TIMEOUT_S = 60.0
 # Operators create these in prod; a stand-in of the right shape lets the pod start here.
 SECRET_STAND_IN = "stand-in-secret-0123456789"
 # Names in the manifests that only resolve inside the cluster.
-CLUSTER_ONLY = ("OTEL_EXPORTER_OTLP_ENDPOINT", "DATABASE_URL")
+# Without their database URLs the services fall back to SQLite under DATA_DIR.
+CLUSTER_ONLY = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "DATABASE_URL",
+    "SOCIAL_GATEWAY_DATABASE_URL",
+    "EMAIL_GATEWAY_DATABASE_URL",
+)
 
 
 def _self_signed() -> dict[str, str]:

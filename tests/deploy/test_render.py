@@ -27,7 +27,7 @@ def test_every_object_lands_in_the_overlay_namespace(rendered: dict[str, Objects
 def test_every_config_reference_resolves_to_a_rendered_object(rendered: dict[str, Objects], overlay: str) -> None:
     # Secrets that operators create in prod are the only names allowed to point outside the overlay.
     created_by_operators = (
-        {"router-secrets", "skills-secrets", "social-gateway-secrets", "feedback-secrets"}
+        {"router-secrets", "skills-secrets", "social-gateway-secrets", "email-gateway-secrets", "feedback-secrets"}
         if overlay == "prod"
         else set()
     )
@@ -49,6 +49,7 @@ def test_dev_generates_its_secrets_and_prod_generates_none(rendered: dict[str, O
 
     assert secret_names("dev") == {
         "postgresql-credentials",
+        "email-gateway-secrets",
         "feedback-secrets",
         "router-secrets",
         "skills-secrets",
