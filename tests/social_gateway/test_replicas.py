@@ -180,3 +180,42 @@ def test_a_chat_survey_sent_by_one_replica_is_answered_through_the_other(
     assert [(event.rating, event.comment) for event in events] == [(4, "brzo i ljubazno")]
     # Answered on one replica is answered on both: the next number to the sender is a contact.
     assert post(senders[0], telegram_text(chat_id, 43, "5"))["published"] == 1
+
+
+def test_a_database_outage_answers_503_and_holds_replies_until_it_is_back(
+    replicas: tuple[GatewayProcess, GatewayProcess], stub: PlatformStub, postgres_server: TempPostgres, topics: str
+) -> None:
+    first, second = replicas
+    chat_id = random.randint(10**8, 10**9)
+    update = telegram_text(chat_id, 9, "Trebam pomoć s narudžbom.")
+    reply = contact_pb2.OutboundMessage(
+        message_id=uuid.uuid4().hex,
+        contact_id=str(uuid.uuid4()),
+        conversation_id=f"conv-{uuid.uuid4().hex[:8]}",
+        channel=contact_pb2.CHANNEL_TELEGRAM,
+        agent_id="agent-7",
+        customer=contact_pb2.Customer(customer_id=customer_id(Platform.TELEGRAM, str(chat_id)), handle=str(chat_id)),
+        body_text="Provjeravam, javim se za minutu.",
+        language="hr",
+        in_reply_to=contact_pb2.SourceRef(page_id="demo-bot", thread_id=str(chat_id), platform_message_id="9"),
+        kind=contact_pb2.OUTBOUND_KIND_AGENT_REPLY,
+    )
+    postgres_server.pause()
+    try:
+        response = http.post(f"{first.url}/webhooks/telegram/demo-bot", json=update, headers=TELEGRAM)
+        assert response.status_code == 503
+        assert response.json() == {"error": "state store unavailable, retry later"}
+        producer = ProtoProducer(ServiceSettings(kafka_bootstrap_servers=topics), client_id="test-router")
+        try:
+            producer.publish_and_wait(CONTACTS_OUTBOUND, reply.conversation_id, reply)
+        finally:
+            producer.close()
+        # Never sent while the store of sent ids cannot record it.
+        sent_to = f"/bot{BOT_TOKEN}/sendMessage"
+        assert stub.wait_for(sent_to, 1, lambda r: r.body["chat_id"] == str(chat_id), timeout_s=3) == []
+    finally:
+        postgres_server.resume()
+    assert post(second, update) == {"published": 1, "duplicates": 0, "skipped": 0}
+    conversation = conversation_id(Platform.TELEGRAM, "demo-bot", str(chat_id))
+    assert len(inbound_events(topics, conversation, 1, settle_s=0.5)) == 1
+    assert len(stub.wait_for(sent_to, 1, lambda r: r.body["chat_id"] == str(chat_id))) == 1

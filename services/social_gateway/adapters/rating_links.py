@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from sqlalchemy.exc import SQLAlchemyError
 
 from contactrouting.metrics import FEEDBACK_REFUSED
 from contactrouting.survey_scales import SCALE_NAMES, ratings
@@ -80,14 +81,19 @@ class RatingLinks:
             scale, rating = linked_rating(ticket, scale_text, rating_text)
         except AnswerRefused as refused:
             return self._refused(refused.refusal, language, span)
-        if not self._ledger.claim_answer(ticket.survey_id, scale):
-            return self._refused(Refusal.ALREADY_ANSWERED, language, span)
-        event = feedback_event(ticket, scale, rating, "", feedback_pb2.FEEDBACK_SOURCE_RATING_LINK, now_ns)
         try:
-            self._sink.publish_feedback(event, lambda: self._ledger.confirm_answer(ticket.survey_id, scale))
-        except SinkUnavailable as error:
-            self._ledger.release_answer(ticket.survey_id, scale)
-            log.error("feedback_publish_failed", error=str(error), survey_id=ticket.survey_id)
+            if not self._ledger.claim_answer(ticket.survey_id, scale):
+                return self._refused(Refusal.ALREADY_ANSWERED, language, span)
+            event = feedback_event(ticket, scale, rating, "", feedback_pb2.FEEDBACK_SOURCE_RATING_LINK, now_ns)
+            try:
+                self._sink.publish_feedback(event, lambda: self._ledger.confirm_answer(ticket.survey_id, scale))
+            except SinkUnavailable as error:
+                self._ledger.release_answer(ticket.survey_id, scale)
+                log.error("feedback_publish_failed", error=str(error), survey_id=ticket.survey_id)
+                return LinkAnswer(503, render_page(Page.UNAVAILABLE, language))
+        except SQLAlchemyError as error:
+            # The survey store did not answer: the customer may click again (the page says so).
+            log.error("feedback_store_failed", error=type(error).__name__, survey_id=ticket.survey_id)
             return LinkAnswer(503, render_page(Page.UNAVAILABLE, language))
         log.info(
             "feedback_recorded",

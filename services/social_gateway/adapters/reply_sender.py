@@ -14,6 +14,7 @@ import structlog
 from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from sqlalchemy.exc import SQLAlchemyError
 
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer
 from contactrouting.topics import ROUTING_EVENTS
@@ -73,6 +74,10 @@ class ReplySender:
             return self._handle(record)
         except KafkaError as error:
             log.warning("reply_settle_failed", error=type(error).__name__, offset=record.offset)
+            return False
+        except SQLAlchemyError as error:
+            # The store of sent ids did not answer: the record is read again after a pause; nothing is sent unclaimed.
+            log.warning("reply_store_failed", error=type(error).__name__, offset=record.offset)
             return False
 
     def _handle(self, record: ConsumedRecord) -> bool:

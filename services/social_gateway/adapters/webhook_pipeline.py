@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from sqlalchemy.exc import SQLAlchemyError
 
 from contactrouting.metrics import DEAD_LETTERS, WEBHOOK_SIGNATURE_FAILURES
 from services.social_gateway.domain.intake import SinkUnavailable, WebhookIntake, hashed
@@ -81,6 +82,12 @@ class WebhookPipeline:
             self.counters[f"{delivery.platform}.unavailable"] += 1
             log.error("webhook_publish_failed", platform=delivery.platform, error=str(error))
             return Answer(503, {"error": "event bus unavailable, retry later"})
+        except SQLAlchemyError as error:
+            # The shared store (dedupe keys, surveys) did not answer: the platform's retry publishes what no
+            # acknowledgement confirmed. Only the error's type is logged; its text would name the database.
+            self.counters[f"{delivery.platform}.store_unavailable"] += 1
+            log.error("webhook_store_failed", platform=delivery.platform, error=type(error).__name__)
+            return Answer(503, {"error": "state store unavailable, retry later"})
         span.set_attribute("social.messages.published", outcome.published)
         span.set_attribute("social.messages.duplicates", outcome.duplicates)
         span.set_attribute("social.items.skipped", outcome.skipped)
