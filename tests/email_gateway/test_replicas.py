@@ -95,3 +95,21 @@ def test_a_mail_delivered_again_to_the_other_replica_is_a_duplicate(
     # Shared for real: neither replica keeps its own SQLite thread store.
     for gateway in replicas:
         assert list((gateway.var_dir / "data").rglob("*.db")) == []
+
+
+def test_a_database_outage_defers_mail_with_451_and_the_retry_is_accepted(
+    replicas: tuple[RunningGateway, RunningGateway], postgres_server: TempPostgres
+) -> None:
+    first, second = replicas
+    subject = f"Dostava {uuid.uuid4().hex[:8]}"
+    delivery = mail(subject, f"<{uuid.uuid4()}@example.net>")
+    postgres_server.pause()
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as deferred:
+            send(first, delivery)
+        assert deferred.value.smtp_code == 451
+    finally:
+        postgres_server.resume()
+    send(second, delivery)  # the sending server's retry, to whichever replica
+    assert len(contacts_with_subject(second, subject)) == 1
+    assert '"smtp_store_failed"' in first.process.log_path.read_text()

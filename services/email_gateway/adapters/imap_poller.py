@@ -12,6 +12,7 @@ import time
 import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.email_gateway.config import ImapAccountConfig
 from services.email_gateway.intake import MailIntake, Outcome
@@ -51,6 +52,10 @@ class ImapPoller:
                     self._serve(client)
             except (IMAPClientError, OSError) as error:
                 log.warning("imap_connection_failed", account=self._account.name, error=type(error).__name__)
+                self._stop.wait(_RECONNECT_DELAY_S)
+            except SQLAlchemyError as error:
+                # The thread store did not answer: the mail stays unprocessed on the server and is fetched again.
+                log.warning("imap_store_failed", account=self._account.name, error=type(error).__name__)
                 self._stop.wait(_RECONNECT_DELAY_S)
 
     def _serve(self, client: IMAPClient) -> None:

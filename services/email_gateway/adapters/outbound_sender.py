@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from sqlalchemy.exc import SQLAlchemyError
 
 from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer
 from contactrouting.topics import ROUTING_EVENTS
@@ -71,6 +72,11 @@ class OutboundSender:
             return self._handle(record)
         except KafkaError as error:
             log.warning("outbound_settle_failed", error=type(error).__name__, offset=record.offset)
+            return False
+        except SQLAlchemyError as error:
+            # The thread store did not answer: the record is read again after a pause (a reply that went out but
+            # could not be recorded may then go out twice, as after a crash at that moment).
+            log.warning("outbound_store_failed", error=type(error).__name__, offset=record.offset)
             return False
 
     def _handle(self, record: ConsumedRecord) -> bool:

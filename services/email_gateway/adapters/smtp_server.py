@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.exc import SQLAlchemyError
 
 from contactrouting.metrics import SMTP_REJECTS
 from services.email_gateway.domain.addresses import normalize_address
@@ -56,6 +57,11 @@ class InboundHandler:
             result = await loop.run_in_executor(
                 self._workers, self._intake.receive, raw, list(envelope.rcpt_tos), envelope.mail_from
             )
+        except SQLAlchemyError as error:
+            # The thread store did not answer; the sending server retries. Only the type: the text names the database.
+            log.error("smtp_store_failed", error=type(error).__name__)
+            SMTP_REJECTS.add(1, {"reason": "store_unavailable"})
+            return "451 4.3.0 Temporarily unable to accept the message, please retry later"
         except Exception:
             log.exception("smtp_data_failed")
             SMTP_REJECTS.add(1, {"reason": "internal_error"})
