@@ -101,3 +101,11 @@ def test_replicas_starting_together_create_the_table_once(open_engine: Callable[
         stores = list(pool.map(store, engines))
     assert stores[0].claim(["x"]) == ["x"]
     assert [replica.claim(["x"]) for replica in stores[1:]] == [[], []]
+
+
+def test_a_claim_in_flight_is_neither_claimable_nor_confirmed_until_it_is(store_engine: sa.Engine) -> None:
+    killed, restarted = store(store_engine), store(store_engine)
+    assert killed.claim(["k"]) == ["k"]
+    assert restarted.claim(["k"]) == [] and restarted.confirmed(["k"]) == set()
+    killed.confirm("k")
+    assert restarted.confirmed(["k", "other"]) == {"k"}

@@ -20,20 +20,23 @@ from services.social_gateway.domain.queue_rules import QueueRules
 
 class MemorySeen:
     def __init__(self) -> None:
-        self.confirmed: set[str] = set()
+        self.confirmed_keys: set[str] = set()
         self.in_flight: set[str] = set()
 
     def claim(self, keys: Sequence[str]) -> list[str]:
-        claimed = [k for k in dict.fromkeys(keys) if k not in self.confirmed and k not in self.in_flight]
+        claimed = [k for k in dict.fromkeys(keys) if k not in self.confirmed_keys and k not in self.in_flight]
         self.in_flight.update(claimed)
         return claimed
 
     def confirm(self, key: str) -> None:
-        self.confirmed.add(key)
+        self.confirmed_keys.add(key)
         self.in_flight.discard(key)
 
     def release(self, keys: Sequence[str]) -> None:
         self.in_flight.difference_update(keys)
+
+    def confirmed(self, keys: Sequence[str]) -> set[str]:
+        return {key for key in keys if key in self.confirmed_keys}
 
 
 class MemorySink:
@@ -91,6 +94,18 @@ def test_a_failed_publish_releases_unacknowledged_keys_for_the_retry() -> None:
     assert [event.source.platform_message_id for event in sink.events] == ["1", "2"]
 
 
+def test_a_message_still_in_flight_elsewhere_is_retried_later_never_answered_as_a_duplicate() -> None:
+    # E.g. a gateway killed mid-publish: its claim outlives it until the lease lapses, and its publish may be lost.
+    sink, seen = MemorySink(), MemorySeen()
+    seen.in_flight.add(message("1").dedupe_key)
+    intake = WebhookIntake(sink, seen, QueueRules("general"))
+    with pytest.raises(SinkUnavailable, match="elsewhere"):
+        intake.accept(Normalized((message("1"), message("2"))))
+    assert sink.events == [] and seen.in_flight == {message("1").dedupe_key}, "message 2 released for the retry"
+    seen.release([message("1").dedupe_key])  # the claim lapsed (or its holder gave up)
+    assert intake.accept(Normalized((message("1"), message("2")))) == IntakeOutcome(2, 0, 0)
+
+
 def test_rejections_become_dead_letters_with_reason_and_raw_bytes() -> None:
     sink = MemorySink()
     WebhookIntake(sink, MemorySeen(), QueueRules("general"), clock_ns=lambda: 5_000_000_000).reject(
@@ -142,7 +157,7 @@ def test_a_survey_answer_is_published_as_feedback_and_never_as_a_contact(store_e
     assert (answer.rating, answer.comment, answer.contact_id) == (4, "fast and kind", "contact-1")
     # The question is answered: a second number is an ordinary message.
     assert [event.body_text for event in sink.events] == ["5", "Hi again"]
-    assert seen.confirmed == {message(n).dedupe_key for n in "123"}
+    assert seen.confirmed_keys == {message(n).dedupe_key for n in "123"}
 
 
 def test_an_unacknowledged_answer_can_be_given_again_by_the_platforms_retry(store_engine: sa.Engine) -> None:

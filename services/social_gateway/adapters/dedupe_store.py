@@ -106,6 +106,18 @@ class SqlSeenMessages:
         with self._engine.begin() as connection:
             connection.execute(statement)
 
+    def confirmed(self, keys: Sequence[str]) -> set[str]:
+        hashes = {key: _hash(key) for key in keys}
+        if not hashes:
+            return set()
+        table = self._table
+        statement = sa.select(table.c.key_hash).where(
+            table.c.key_hash.in_(set(hashes.values())), table.c.confirmed_at.is_not(None)
+        )
+        with self._engine.connect() as connection:
+            done = set(connection.execute(statement).scalars())
+        return {key for key, key_hash in hashes.items() if key_hash in done}
+
     def prune(self) -> None:
         """Platforms stop retrying after a day or two; older keys only cost space."""
         table = self._table

@@ -87,6 +87,9 @@ class ReplySender:
             return True
         sent_key = f"outbound:{outbound.message_id or f'{record.partition}-{record.offset}'}"
         if not self._sent.claim([sent_key]):
+            if not self._sent.confirmed([sent_key]):
+                # Another sender holds it (or one killed mid-send whose claim has not lapsed): read it again later.
+                return False
             # Sent before a crash or a Kafka error kept the offset from moving; the REPLY_SENT event may be missing,
             # so it is recorded again under the same event id. The customer is never messaged twice.
             self._remember_survey(outbound)

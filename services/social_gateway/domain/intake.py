@@ -53,6 +53,9 @@ class SeenMessages(Protocol):
     def release(self, keys: Sequence[str]) -> None:
         """Publishing failed: let a retry claim these keys again."""
 
+    def confirmed(self, keys: Sequence[str]) -> set[str]:
+        """The keys whose publish Kafka acknowledged; a key neither here nor claimable is in flight elsewhere."""
+
 
 @dataclass(frozen=True, slots=True)
 class IntakeOutcome:
@@ -88,6 +91,7 @@ class WebhookIntake:
         received_at_ns = self._clock_ns()
         by_key = {message.dedupe_key: message for message in normalized.messages}
         claimed = self._seen.claim([message.dedupe_key for message in normalized.messages])
+        self._refuse_while_in_flight([key for key in by_key if key not in claimed], claimed)
         pending: list[PendingAck] = []
         answers: list[feedback_pb2.FeedbackEvent] = []
         try:
@@ -127,6 +131,17 @@ class WebhookIntake:
         self._seen.confirm(key)
         if self._surveys is not None:
             self._surveys.confirm(answer)
+
+    def _refuse_while_in_flight(self, unclaimed: list[str], claimed: list[str]) -> None:
+        """A message another delivery is still publishing (a concurrent retry, or a gateway killed mid-publish
+        whose claim has not lapsed) is no duplicate yet: answering 200 would lose it if that publish fails. The
+        platform retries the whole delivery later instead."""
+        if not unclaimed:
+            return
+        in_flight = set(unclaimed) - self._seen.confirmed(unclaimed)
+        if in_flight:
+            self._seen.release(claimed)
+            raise SinkUnavailable(f"{len(in_flight)} message(s) of this delivery are being published elsewhere")
 
     def reject(self, source: str, reason: str, raw: bytes, details: dict[str, str]) -> None:
         """A signed but malformed body: keep it on the dead-letter topic, with the reason, for a human to look at."""
