@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from enum import Enum
 
-from contactrouting.v1 import contact_pb2, feedback_pb2, routing_pb2
+from contactrouting.survey_scales import SCALE_NAMES, ratings
+from contactrouting.v1 import feedback_pb2, routing_pb2
 from services.router.adapters.contact_mapping import channel_name, primary_language, seconds
 from services.router.domain.service_ledger import ServiceLedger
 from services.router.domain.service_report import Attribution, Scale, SurveyAnswer
 
 RET = routing_pb2.RoutingEventType
-_SCALES = {contact_pb2.SURVEY_SCALE_CSAT: Scale.CSAT, contact_pb2.SURVEY_SCALE_NPS: Scale.NPS}
-_RATINGS = {Scale.CSAT: range(1, 6), Scale.NPS: range(0, 11)}
 
 
 def attribution(agent_id: str, queue: str, channel: int, language: str) -> Attribution:
@@ -34,9 +33,10 @@ def absorb_routing_event(ledger: ServiceLedger, event: routing_pb2.RoutingEvent)
 
 def survey_answer(event: feedback_pb2.FeedbackEvent) -> SurveyAnswer | None:
     """The answer, or None for an unknown scale or a rating outside it (the gateway refuses those already)."""
-    scale = _SCALES.get(event.scale)
-    if scale is None or event.rating not in _RATINGS[scale] or not event.contact_id:
+    name = SCALE_NAMES.get(event.scale)
+    if name is None or event.rating not in ratings(event.scale) or not event.contact_id:
         return None
+    scale = Scale(name)
     return SurveyAnswer(
         survey_id=event.survey_id,
         contact_id=event.contact_id,

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import uuid
 
+from contactrouting.survey_scales import scale_named
 from contactrouting.v1 import contact_pb2, feedback_pb2, routing_pb2
 from services.router.adapters.contact_book import ContactRecord
 from services.router.adapters.contact_mapping import channel_name, primary_language, timestamp
 from services.router.domain.surveys import CompletedContact, SurveyContent
 
 RET = routing_pb2.RoutingEventType
-SCALES: dict[str, contact_pb2.SurveyScale] = {
-    "csat": contact_pb2.SURVEY_SCALE_CSAT,
-    "nps": contact_pb2.SURVEY_SCALE_NPS,
-}
+
+
+def survey_scales(names: tuple[str, ...]) -> list[contact_pb2.SurveyScale]:
+    """The policy's scale names ("csat", "nps"; validated there) as the contract's enum values."""
+    scales = [scale for name in names if (scale := scale_named(name)) is not None]
+    if len(scales) != len(names):
+        raise ValueError(f"unknown survey scale in {names}")
+    return scales
 
 
 def completed_contact(record: ContactRecord, agent_id: str, completed_at: float) -> CompletedContact:
@@ -41,7 +46,7 @@ def survey_ticket(survey: SurveyContent, record: ContactRecord) -> feedback_pb2.
         queue=survey.contact.queue,
         language=contact.language,
         channel=contact.channel,
-        scales=[SCALES[scale] for scale in survey.scales],
+        scales=survey_scales(survey.scales),
         expires_at=timestamp(survey.expires_at),
         customer_id=contact.customer.customer_id,
         completed_at=timestamp(survey.contact.completed_at),
@@ -68,7 +73,7 @@ def survey_outbound(survey: SurveyContent, record: ContactRecord, ticket: str) -
         quick_replies=survey.quick_replies,
         survey=contact_pb2.Survey(
             survey_id=survey.survey_id,
-            scales=[SCALES[scale] for scale in survey.scales],
+            scales=survey_scales(survey.scales),
             ticket=ticket,
             expires_at=timestamp(survey.expires_at),
         ),
