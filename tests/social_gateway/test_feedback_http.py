@@ -11,11 +11,9 @@ import pytest
 import yaml
 from support.prometheus import labels, samples, scrape
 
-from contactrouting.config import ServiceSettings
-from contactrouting.kafka_io import ProtoProducer
 from contactrouting.survey_scales import rating_link
 from contactrouting.survey_tickets import issue_ticket
-from contactrouting.topics import CONTACTS_FEEDBACK, CONTACTS_OUTBOUND
+from contactrouting.topics import CONTACTS_FEEDBACK
 from contactrouting.v1 import contact_pb2, feedback_pb2
 from devstack.ports import free_port
 from services.social_gateway.domain.contact_events import conversation_id, customer_id
@@ -23,6 +21,7 @@ from services.social_gateway.domain.messages import Platform
 
 from .conftest import DEMO_CONFIG, GatewayProcess, http, inbound_events, read_topic, start_gateway
 from .platform_stub import PlatformStub
+from .survey_records import publish_outbound, telegram_survey
 
 pytestmark = pytest.mark.integration
 
@@ -231,30 +230,8 @@ def test_a_telegram_answer_after_a_survey_is_feedback_not_a_contact(
     chat_id = random.randint(10**8, 10**9)
     customer = customer_id(Platform.TELEGRAM, str(chat_id))
     surveyed = ticket(CSAT, channel=contact_pb2.CHANNEL_TELEGRAM, customer=customer)
-    survey = contact_pb2.OutboundMessage(
-        message_id=uuid.uuid4().hex,
-        contact_id=surveyed.contact_id,
-        conversation_id=surveyed.conversation_id,
-        channel=contact_pb2.CHANNEL_TELEGRAM,
-        agent_id="agent-7",
-        customer=contact_pb2.Customer(customer_id=customer, handle=str(chat_id)),
-        body_text="Kako ste zadovoljni našom pomoći? Odgovorite brojem od 1 do 5.",
-        language="hr",
-        in_reply_to=contact_pb2.SourceRef(page_id="demo-bot", thread_id=str(chat_id), platform_message_id="41"),
-        kind=contact_pb2.OUTBOUND_KIND_SURVEY,
-        quick_replies=["1", "2", "3", "4", "5"],
-        survey=contact_pb2.Survey(
-            survey_id=surveyed.survey_id,
-            scales=surveyed.scales,
-            ticket=issue_ticket(surveyed, SECRET),
-            expires_at=surveyed.expires_at,
-        ),
-    )
-    producer = ProtoProducer(ServiceSettings(kafka_bootstrap_servers=topics), client_id="test-router")
-    try:
-        producer.publish_and_wait(CONTACTS_OUTBOUND, survey.conversation_id, survey)
-    finally:
-        producer.close()
+    survey = telegram_survey(surveyed, chat_id, SECRET, quick_replies=["1", "2", "3", "4", "5"])
+    publish_outbound(topics, survey)
     (sent,) = stub.wait_for(f"/bot{BOT_TOKEN}/sendMessage", 1, lambda r: r.body["chat_id"] == str(chat_id))
     assert sent.body["reply_markup"]["keyboard"] == [[{"text": str(n)}] for n in range(1, 6)]
     # The survey is recorded as open right after the platform accepted it, and the gateway logs that.

@@ -19,7 +19,6 @@ from support.postgres import TempPostgres
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ProtoProducer
-from contactrouting.survey_tickets import issue_ticket
 from contactrouting.topics import CONTACTS_FEEDBACK, CONTACTS_OUTBOUND, ensure_topics
 from contactrouting.v1 import contact_pb2, feedback_pb2
 from devstack.broker import EmbeddedBroker
@@ -29,6 +28,7 @@ from services.social_gateway.domain.messages import Platform
 
 from .conftest import DEMO_CONFIG, GatewayProcess, http, inbound_events, read_topic, start_gateway
 from .platform_stub import PlatformStub
+from .survey_records import publish_outbound, telegram_survey
 
 pytestmark = pytest.mark.integration
 
@@ -129,29 +129,8 @@ def test_a_chat_survey_sent_by_one_replica_is_answered_through_the_other(
         customer_id=customer,
     )
     ticket.expires_at.FromSeconds(int(time.time() + 3600))
-    survey = contact_pb2.OutboundMessage(
-        message_id=uuid.uuid4().hex,
-        contact_id=ticket.contact_id,
-        conversation_id=ticket.conversation_id,
-        channel=contact_pb2.CHANNEL_TELEGRAM,
-        agent_id="agent-7",
-        customer=contact_pb2.Customer(customer_id=customer, handle=str(chat_id)),
-        body_text="Kako ste zadovoljni našom pomoći? Odgovorite brojem od 1 do 5.",
-        language="hr",
-        in_reply_to=contact_pb2.SourceRef(page_id="demo-bot", thread_id=str(chat_id), platform_message_id="41"),
-        kind=contact_pb2.OUTBOUND_KIND_SURVEY,
-        survey=contact_pb2.Survey(
-            survey_id=ticket.survey_id,
-            scales=ticket.scales,
-            ticket=issue_ticket(ticket, SECRET),
-            expires_at=ticket.expires_at,
-        ),
-    )
-    producer = ProtoProducer(ServiceSettings(kafka_bootstrap_servers=topics), client_id="test-router")
-    try:
-        producer.publish_and_wait(CONTACTS_OUTBOUND, survey.conversation_id, survey)
-    finally:
-        producer.close()
+    survey = telegram_survey(ticket, chat_id, SECRET)
+    publish_outbound(topics, survey)
     sent = stub.wait_for(f"/bot{BOT_TOKEN}/sendMessage", 1, lambda r: r.body["chat_id"] == str(chat_id))
     assert len(sent) == 1
     # Whichever replica's consumer took the record sent it; the customer's answer reaches the other one.
