@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
+from aiosmtpd.controller import Controller
 from google.protobuf.message import Message
 from support.databases import open_engine, postgres_server, store_engine, store_url  # noqa: F401 (fixtures)
 
@@ -23,6 +24,8 @@ from contactrouting.v1 import contact_pb2
 from devstack.ports import free_port, wait_for_port
 from devstack.readiness import wait_for_http_ok
 from devstack.stack import REPO_ROOT, ServiceProcess
+
+from .relay_sink import Relay
 
 GATEWAY_CONFIG: dict[str, Any] = {
     "max_message_bytes": 64 * 1024,
@@ -140,3 +143,14 @@ def contacts_with_subject(gateway: RunningGateway, subject: str, count: int = 1)
         gateway.kafka_bootstrap, CONTACTS_INBOUND, contact_pb2.ContactEvent, lambda rs: len(matching(rs)) >= count
     )
     return matching(records)
+
+
+@pytest.fixture(scope="module")
+def relay() -> Iterator[tuple[Relay, int]]:
+    """A real SMTP relay on a free port (the gateway's outbound relay), for one test module."""
+    handler = Relay()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()

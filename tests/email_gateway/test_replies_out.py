@@ -9,29 +9,17 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoProducer
 from contactrouting.topics import CONTACTS_INBOUND, CONTACTS_OUTBOUND, ROUTING_EVENTS, ensure_topics
 from contactrouting.v1 import contact_pb2, routing_pb2
-from devstack.ports import free_port
 
 from .conftest import RunningGateway, messages_of, read_topic, start_gateway
 from .relay_sink import Relay
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def relay() -> Iterator[tuple[Relay, int]]:
-    handler = Relay()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture(scope="module")

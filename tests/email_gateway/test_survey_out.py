@@ -11,14 +11,12 @@ from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from contactrouting.config import ServiceSettings
 from contactrouting.kafka_io import ConsumedRecord, ProtoProducer
 from contactrouting.survey_tickets import issue_ticket, verify_ticket
 from contactrouting.topics import CONTACTS_INBOUND, CONTACTS_OUTBOUND, ensure_topics
 from contactrouting.v1 import contact_pb2, feedback_pb2
-from devstack.ports import free_port
 
 from .conftest import RunningGateway, messages_of, read_topic, start_gateway
 from .relay_sink import Relay
@@ -27,16 +25,6 @@ pytestmark = pytest.mark.integration
 
 FEEDBACK_BASE_URL = "https://feedback.example.com/cr"
 SECRET = "survey-secret-for-email-tests"
-
-
-@pytest.fixture(scope="module")
-def relay() -> Iterator[tuple[Relay, int]]:
-    handler = Relay()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture(scope="module")
