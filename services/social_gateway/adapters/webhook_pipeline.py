@@ -111,33 +111,38 @@ class WebhookPipeline:
 
     def _dead_letter_stale(self, delivery: Delivery, stale: tuple[InboundMessage, ...]) -> bool:
         """Messages older than the replay window: kept on the dead-letter topic, counted, not routed."""
-        source = f"social_gateway.{delivery.platform}"
         details = {
-            "route": delivery.route,
-            **delivery.details,
             "stale_messages": ",".join(hashed(m.dedupe_key) for m in stale),
             "oldest_sent_at_s": str(int(min(m.sent_at_s for m in stale))),
         }
-        try:
-            self._intake.reject(source, "message older than the replay window", delivery.body, details)
-        except SinkUnavailable as error:
-            log.error("dead_letter_failed", platform=delivery.platform, error=str(error))
+        if not self._keep_dead_letter(delivery, "message older than the replay window", details, "stale", len(stale)):
             return False
-        self.counters[f"{delivery.platform}.stale"] += len(stale)
-        DEAD_LETTERS.add(len(stale), {"source": source, "reason": "stale"})
         log.warning("webhook_stale_messages", platform=delivery.platform, stale=len(stale))
         return True
 
     def _dead_letter(self, delivery: Delivery, malformed: MalformedPayload) -> Answer:
-        source = f"social_gateway.{delivery.platform}"
-        reason = malformed.reason
-        try:
-            self._intake.reject(source, reason, delivery.body, {"route": delivery.route, **delivery.details})
-        except SinkUnavailable as error:
-            # Without a dead letter the payload would vanish: make the platform retry instead.
-            log.error("dead_letter_failed", platform=delivery.platform, error=str(error))
+        if not self._keep_dead_letter(delivery, malformed.reason, {}, "malformed", 1, metric_reason=malformed.code):
             return Answer(503, {"error": "event bus unavailable, retry later"})
-        self.counters[f"{delivery.platform}.malformed"] += 1
-        DEAD_LETTERS.add(1, {"source": source, "reason": malformed.code})
-        log.warning("webhook_malformed", platform=delivery.platform, reason=reason, size=len(delivery.body))
-        return Answer(400, {"error": "malformed payload", "reason": reason})
+        log.warning("webhook_malformed", platform=delivery.platform, reason=malformed.reason, size=len(delivery.body))
+        return Answer(400, {"error": "malformed payload", "reason": malformed.reason})
+
+    def _keep_dead_letter(
+        self,
+        delivery: Delivery,
+        reason: str,
+        details: dict[str, str],
+        counter: str,
+        count: int,
+        metric_reason: str = "",
+    ) -> bool:
+        """The raw body on the dead-letter topic, counted; False when Kafka did not take it, so the caller makes
+        the platform retry: without a dead letter the payload would vanish."""
+        source = f"social_gateway.{delivery.platform}"
+        try:
+            self._intake.reject(source, reason, delivery.body, {"route": delivery.route, **delivery.details, **details})
+        except SinkUnavailable as error:
+            log.error("dead_letter_failed", platform=delivery.platform, error=str(error))
+            return False
+        self.counters[f"{delivery.platform}.{counter}"] += count
+        DEAD_LETTERS.add(count, {"source": source, "reason": metric_reason or counter})
+        return True
