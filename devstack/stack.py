@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import subprocess
@@ -199,7 +200,7 @@ class Stack:
             "social_gateway": {
                 "WEBHOOK_HOST": "127.0.0.1",
                 "WEBHOOK_PORT": str(p.webhook),
-                "SOCIAL_GATEWAY_CONFIG": str(self.social_gateway_config()),
+                "SOCIAL_GATEWAY_CONFIG": str(self.social_gateway_config),
                 "DEMO_MODE": "true",
                 "FEEDBACK_TOKEN_SECRET": DEMO_FEEDBACK_SECRET,
             },
@@ -208,6 +209,7 @@ class Stack:
             specific["METRICS_PORT"] = str(p.metrics(name))
         return {**self.common_env(), **specific, **self.service_env_overrides.get(name, {})}
 
+    @functools.cached_property
     def social_gateway_config(self) -> Path:
         """The demo config with the platforms' send APIs pointed at the local platform sink (and demo tokens),
         so replies and surveys to social customers go out somewhere visible instead of failing."""
