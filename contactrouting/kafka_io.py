@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +107,10 @@ class ProtoProducer:
         self._producer.close(timeout=timeout_s)
 
 
+class ReadIncomplete(RuntimeError):
+    """Topics could not be read to their end in time."""
+
+
 @dataclass(frozen=True)
 class ConsumedRecord:
     topic: str
@@ -169,6 +173,21 @@ class ProtoConsumer:
         self._consumer.assign(partitions)
         self._consumer.seek_to_beginning(*partitions)
         return dict(self._consumer.end_offsets(partitions))
+
+    def read_to_end(self, timeout_s: float) -> Iterator[ConsumedRecord]:
+        """Every record from the beginning of each partition to the end it had when the read began, without a
+        group; raises ReadIncomplete when that takes longer than `timeout_s` (a view of part would mislead)."""
+        remaining = {partition: end for partition, end in self.assign_from_beginning().items() if end > 0}
+        deadline = time.monotonic() + timeout_s
+        while remaining:
+            if time.monotonic() > deadline:
+                behind = sum(end - self.position(partition) for partition, end in remaining.items())
+                topics = ", ".join(sorted(self._message_types))
+                raise ReadIncomplete(f"{topics} not read to the end after {timeout_s:g}s ({behind} records left)")
+            # Whole fetched batches are yielded, a few records past the end included: tansu reports end offsets
+            # per batch, so a per-record cut-off would drop records that were there when the read began.
+            yield from self.poll(timeout_ms=500)
+            remaining = {partition: end for partition, end in remaining.items() if self.position(partition) < end}
 
     def assign_from_end(self) -> None:
         """Read every partition of the topics from now on, without a group: for watchers and tails."""

@@ -9,9 +9,9 @@ import sys
 from kafka.errors import KafkaError
 
 from contactrouting.config import load_settings
+from contactrouting.kafka_io import ReadIncomplete
 from contactrouting.logs import configure_logging
 from services.journey.adapters.report import render_json, render_text
-from services.journey.adapters.routing_events import ReadIncomplete
 from services.journey.app import JourneySettings, find_journey
 
 EXIT_NOT_FOUND = 1

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from contactrouting.config import ServiceSettings
-from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer, content_type_of
+from contactrouting.kafka_io import ConsumedRecord, ProtoConsumer, ProtoProducer, ReadIncomplete, content_type_of
 from contactrouting.topics import CONTACTS_INBOUND, ensure_topics
 from contactrouting.v1 import contact_pb2
 from devstack.broker import EmbeddedBroker
@@ -87,6 +87,41 @@ def test_lag_counts_the_records_not_yet_consumed(kafka_bootstrap: str) -> None:
     assert lag_after_first_poll == 3
     assert len(rest) == 3
     assert lag_at_end == 0
+
+
+def test_read_to_end_yields_what_the_topic_held_when_the_read_began_and_ends(kafka_bootstrap: str) -> None:
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    topic = f"test.read-to-end.{uuid.uuid4().hex[:8]}"
+    producer = ProtoProducer(settings, client_id="test")
+    for number in range(5):
+        producer.publish_and_wait(topic, f"conv-{number}", contact_pb2.ContactEvent(event_id=f"e{number}"))
+    consumer = ProtoConsumer(settings, {topic: contact_pb2.ContactEvent}, client_id="test", subscribe=False)
+    seen = []
+    try:
+        for record in consumer.read_to_end(timeout_s=30):
+            seen.append(record.message.event_id)
+            if len(seen) == 1:  # published after the read began: not part of it
+                producer.publish_and_wait(topic, "conv-late", contact_pb2.ContactEvent(event_id="late"))
+    finally:
+        consumer.close()
+        producer.close()
+    # The read ends although the topic grew meanwhile; what it had at the start is all there.
+    assert {f"e{number}" for number in range(5)} <= set(seen) <= {*(f"e{number}" for number in range(5)), "late"}
+    assert len(seen) == len(set(seen))
+
+
+def test_read_to_end_refuses_to_return_part_of_a_topic(kafka_bootstrap: str) -> None:
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    topic = f"test.read-to-end.{uuid.uuid4().hex[:8]}"
+    producer = ProtoProducer(settings, client_id="test")
+    producer.publish_and_wait(topic, "conv-1", contact_pb2.ContactEvent(event_id="e1"))
+    producer.close()
+    consumer = ProtoConsumer(settings, {topic: contact_pb2.ContactEvent}, client_id="test", subscribe=False)
+    try:
+        with pytest.raises(ReadIncomplete, match=f"{topic} not read to the end after 0s \\(1 records left\\)"):
+            list(consumer.read_to_end(timeout_s=0))
+    finally:
+        consumer.close()
 
 
 def test_a_producer_that_lost_a_delivery_renews_itself_and_publishes_again(tmp_path) -> None:

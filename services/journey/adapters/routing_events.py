@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from contactrouting.config import ServiceSettings
@@ -11,24 +10,13 @@ from contactrouting.topics import ROUTING_EVENTS
 from contactrouting.v1 import routing_pb2
 
 
-class ReadIncomplete(RuntimeError):
-    """The topic could not be read to its end in time: a timeline from part of it would mislead."""
-
-
 def read_routing_events(settings: ServiceSettings, timeout_s: float) -> Iterator[routing_pb2.RoutingEvent]:
-    """Every RoutingEvent up to the end offsets taken at the start; no consumer group, nothing committed."""
+    """Every RoutingEvent up to the end offsets taken at the start; no consumer group, nothing committed.
+    Raises contactrouting.kafka_io.ReadIncomplete when the topic cannot be read to its end in time."""
     consumer = ProtoConsumer(settings, {ROUTING_EVENTS: routing_pb2.RoutingEvent}, client_id="journey", subscribe=False)
     try:
-        end_offsets = consumer.assign_from_beginning()
-        remaining = {partition: end for partition, end in end_offsets.items() if end > 0}
-        deadline = time.monotonic() + timeout_s
-        while remaining:
-            if time.monotonic() > deadline:
-                behind = sum(end - consumer.position(partition) for partition, end in remaining.items())
-                raise ReadIncomplete(f"{ROUTING_EVENTS} not read to its end after {timeout_s:g}s ({behind} left)")
-            for record in consumer.poll(timeout_ms=500):
-                if isinstance(record.message, routing_pb2.RoutingEvent):
-                    yield record.message
-            remaining = {partition: end for partition, end in remaining.items() if consumer.position(partition) < end}
+        for record in consumer.read_to_end(timeout_s):
+            if isinstance(record.message, routing_pb2.RoutingEvent):
+                yield record.message
     finally:
         consumer.close()

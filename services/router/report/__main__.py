@@ -20,10 +20,11 @@ from kafka.errors import KafkaError
 from pydantic import Field
 
 from contactrouting.config import ServiceSettings, load_settings
+from contactrouting.kafka_io import ReadIncomplete
 from contactrouting.logs import configure_logging
 from services.router.domain.service_report import ALL, GROUPINGS, Period
 from services.router.report.rendering import DAY_S, render_json, render_text
-from services.router.report.topic_reader import ReadIncomplete, read_ledger
+from services.router.report.topic_reader import read_ledger
 
 EXIT_UNAVAILABLE = 3
 DEFAULT_RANGE_S = 7 * DAY_S
