@@ -8,7 +8,9 @@ and an SMTP relay to the picture. Every mail must come back from `contacts.inbou
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
+import subprocess
 import tempfile
 import threading
 import time
@@ -19,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from bench.cpu_meter import cpu_seconds
+from bench.profiles import py_spy, summarize
 from bench.standalone import main, progress
 from bench.stats import percentile, rate
 from contactrouting.config import ServiceSettings
@@ -31,6 +34,8 @@ from devstack.stack import REPO_ROOT, ServiceProcess
 
 CLIENTS = 8
 MAILS = {False: 10_000, True: 1_000}
+# BENCH_PROFILE_DIR=<dir>: py-spy samples the gateway while the mails are sent; the top frames are printed.
+PROFILE_ENV = "BENCH_PROFILE_DIR"
 
 
 def run(quick: bool) -> dict[str, float]:
@@ -41,11 +46,20 @@ def run(quick: bool) -> dict[str, float]:
     try:
         count, token = MAILS[quick], uuid.uuid4().hex[:12]
         progress(f"email_gateway: sending {count:,} mails from {CLIENTS} SMTP clients")
-        cpu_before = cpu_seconds(gateway.process.pid) if gateway.process else 0.0
+        pid = gateway.process.pid if gateway.process else 0
+        profiler = _start_profiler(pid)
+        cpu_before, system_before, client_before = cpu_seconds(pid), _system_seconds(pid), cpu_seconds(os.getpid())
         latencies_s, failures, elapsed_s = _send_all(smtp_port, count, token)
-        cpu_used = (cpu_seconds(gateway.process.pid) if gateway.process else 0.0) - cpu_before
+        cpu_used, client_used = cpu_seconds(pid) - cpu_before, cpu_seconds(os.getpid()) - client_before
+        system_used = _system_seconds(pid) - system_before
         # The gateway is one Python process: its CPU per mail bounds the rate on a busy machine.
-        progress(f"email_gateway: gateway CPU {cpu_used / count * 1000:.2f} ms per mail, load {os.getloadavg()[0]:.1f}")
+        progress(
+            f"email_gateway: gateway CPU {cpu_used / count * 1000:.2f} ms per mail "
+            f"({system_used / count * 1000:.2f} in the kernel; {cpu_used / elapsed_s * 100:.0f} % of a core), "
+            f"client CPU {client_used / count * 1000:.2f} ms per mail, load {os.getloadavg()[0]:.1f}"
+        )
+        if profiler is not None:
+            _report_profile(profiler)
         if failures:
             raise RuntimeError(f"{failures} mails were not accepted with 250")
         progress("email_gateway: reading contacts.inbound back to check that every mail was published")
@@ -91,6 +105,45 @@ def _start_gateway(var_dir: Path, bootstrap: str) -> tuple[ServiceProcess, int]:
         process.stop()
         raise RuntimeError(f"the gateway did not become ready:\n{process.log_tail()}") from None
     return process, smtp_port
+
+
+def _system_seconds(pid: int) -> float:
+    """The kernel's share of a process's CPU time (stime, field 15 of /proc/<pid>/stat): syscalls, wake-ups."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_profiler(pid: int) -> subprocess.Popen[bytes] | None:
+    out_dir, binary = os.environ.get(PROFILE_ENV), py_spy()
+    if not out_dir or binary is None or not pid:
+        return None
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    output = Path(out_dir) / "email_gateway.txt"
+    command = [binary, "record", "--pid", str(pid), "--rate", "250", "--full-filenames"]
+    # --gil samples Python work only; BENCH_PROFILE_ALL_THREADS=1 samples every busy thread, which shows time spent
+    # in C without the GIL (SQLite, lock waits) that --gil leaves out.
+    command += [] if os.environ.get("BENCH_PROFILE_ALL_THREADS") else ["--gil"]
+    command += ["--format", "raw", "--nonblocking", "--output", str(output)]
+    profiler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # py-spy attaches before the first mail is sent
+    return profiler
+
+
+def _report_profile(profiler: subprocess.Popen[bytes]) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+    profiler.wait(timeout=30)
+    output = Path(os.environ[PROFILE_ENV]) / "email_gateway.txt"
+    if not output.exists():
+        progress("email_gateway: py-spy wrote no profile")
+        return
+    summary = summarize(output.read_text(), top=12)
+    lines = [f"email_gateway: profile ({summary.samples} samples), stacks in {output}:"]
+    lines.append("    " + ", ".join(f"{package} {share:.0f}%" for package, share in summary.packages))
+    lines.extend(f"    {share:5.1f}%  {frame}" for frame, share in summary.frames)
+    progress("\n".join(lines))
 
 
 def _mail(token: str, index: int) -> bytes:
