@@ -18,8 +18,10 @@ def skill_facet(language: str, skill: str, level: int) -> str:
     return f"{language}|{SKILL_PREFIX}{skill}|{level}"
 
 
+@lru_cache(maxsize=1 << 16)
 def level_facets(languages: tuple[str, ...], skill: str, minimum: int) -> tuple[tuple[str, ...], ...]:
-    """For each level from the best down to `minimum`, the facets of speakers of `languages` at that level."""
+    """For each level from the best down to `minimum`, the facets of speakers of `languages` at that level.
+    Cached: every contact computes them on arrival and at each relaxation step, and the combinations repeat."""
     return tuple(
         tuple(skill_facet(language, skill, level) for language in languages)
         for level in range(MAX_PROFICIENCY, minimum - 1, -1)
