@@ -1,6 +1,7 @@
 """Raw RFC 5322 bytes to a `ParsedMail`: headers decoded, the best text body chosen, attachments described.
 
-Uses the stdlib `email` package with `policy.default`, which decodes RFC 2047 headers and body charsets.
+Uses the stdlib `email` package with `policy.default`, which decodes RFC 2047 headers and body charsets; each
+message gets its own copy of it that parses every header once (`parse_policy`).
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import errors, policy
+from email import errors
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
 from services.email_gateway.domain.addresses import display_name_of, normalize_address
 from services.email_gateway.domain.bounces import DeliveryFailure, delivery_failure
 from services.email_gateway.domain.html_text import html_to_text
+from services.email_gateway.domain.parse_policy import message_policy
 
 # Defects after which we cannot tell which bytes are the body: such mail is refused rather than guessed at.
 # Checked in this order; the first one found names the reason.
@@ -60,7 +62,7 @@ class ParsedMail:
 def parse_mail(raw: bytes) -> ParsedMail:
     if not raw.strip():
         raise UnparseableMail("empty message")
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    message = BytesParser(policy=message_policy()).parsebytes(raw)
     if not message.keys():
         raise UnparseableMail("no header fields")
     defects = {type(defect) for part in message.walk() for defect in part.defects}
