@@ -32,6 +32,10 @@ class MemorySeen:
         self.confirmed_keys.add(key)
         self.in_flight.discard(key)
 
+    def confirm_all(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.confirm(key)
+
     def release(self, keys: Sequence[str]) -> None:
         self.in_flight.difference_update(keys)
 
@@ -92,6 +96,44 @@ def test_a_failed_publish_releases_unacknowledged_keys_for_the_retry() -> None:
     sink.acks = 1000
     assert intake.accept(Normalized((message("1"), message("2")))) == IntakeOutcome(1, 1, 0)
     assert [event.source.platform_message_id for event in sink.events] == ["1", "2"]
+
+
+class SlowAckSink(MemorySink):
+    """Acks the first `in_time` sends at once and the rest only when told to, as a broker whose acks come after the
+    request stopped waiting."""
+
+    def __init__(self, in_time: int) -> None:
+        super().__init__()
+        self.in_time = in_time
+        self.late: list[Callable[[], None]] = []
+
+    def send(self, event: contact_pb2.ContactEvent, on_acked: Callable[[], None]) -> PendingAck:
+        self.events.append(event)
+        if len(self.events) <= self.in_time:
+            on_acked()
+        else:
+            self.late.append(on_acked)
+        return object()
+
+    def wait(self, pending: Sequence[PendingAck]) -> None:
+        if self.late:
+            raise SinkUnavailable("no ack in time")
+
+
+def test_an_ack_that_comes_after_the_request_gave_up_still_confirms_its_key() -> None:
+    sink, seen = SlowAckSink(in_time=1), MemorySeen()
+    intake = WebhookIntake(sink, seen, QueueRules("general"))
+    first, second = message("1").dedupe_key, message("2").dedupe_key
+    with pytest.raises(SinkUnavailable):
+        intake.accept(Normalized((message("1"), message("2"))))
+    # Acked in time: confirmed; not acked yet: released for the platform's retry.
+    assert (seen.confirmed_keys, seen.in_flight) == ({first}, set())
+    [late] = sink.late
+    late()
+    assert seen.confirmed_keys == {first, second}
+    sink.late.clear()
+    assert intake.accept(Normalized((message("1"), message("2")))) == IntakeOutcome(0, 2, 0), "never published twice"
+    assert len(sink.events) == 2
 
 
 def test_a_message_still_in_flight_elsewhere_is_retried_later_never_answered_as_a_duplicate() -> None:

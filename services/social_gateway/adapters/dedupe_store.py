@@ -46,6 +46,7 @@ class SqlSeenMessages:
         self._owner = uuid.uuid4().hex
         self._retention_s = retention_s
         self._claim_lease_s = claim_lease_s
+        self._claim_statement, self._confirm_statement = _claim_and_confirm(engine, self._table)
         self._confirms = 0
         self._counter_lock = threading.Lock()
         self.prune()
@@ -55,42 +56,34 @@ class SqlSeenMessages:
         if not hashes:
             return []
         now = time.time()
-        table = self._table
-        insert = upsert(self._engine, table)
         # Sorted: replicas claiming overlapping batches lock the rows in the same order, so they cannot deadlock.
         rows = [
-            {"key_hash": key_hash, "owner": self._owner, "claimed_at": now, "confirmed_at": None}
+            {"key_hash": key_hash, "owner": self._owner, "claimed_at": now, "lease_s": self._claim_lease_s}
             for key_hash in sorted(set(hashes.values()))
         ]
-        statement = (
-            insert.values(rows)
-            .on_conflict_do_update(
-                index_elements=[table.c.key_hash],
-                set_={"owner": insert.excluded.owner, "claimed_at": insert.excluded.claimed_at},
-                # Only a lapsed claim is taken over; a confirmed key or a live claim stays as it is.
-                where=table.c.confirmed_at.is_(None) & (table.c.claimed_at < now - self._claim_lease_s),
-            )
-            .returning(table.c.key_hash)
-        )
         with self._engine.begin() as connection:
-            won = set(connection.execute(statement).scalars())
+            # One row: a plain execute. More: executemany, which SQLAlchemy sends as one multi-row INSERT.
+            won = set(connection.execute(self._claim_statement, rows if len(rows) > 1 else rows[0]).scalars())
         return [key for key, key_hash in hashes.items() if key_hash in won]
 
     def confirm(self, key: str) -> None:
+        self.confirm_all([key])
+
+    def confirm_all(self, keys: Sequence[str]) -> None:
+        """Confirm a delivery's keys in one transaction."""
+        if not keys:
+            return
         now = time.time()
-        table = self._table
-        insert = upsert(self._engine, table)
-        statement = insert.values(key_hash=_hash(key), owner=self._owner, claimed_at=now, confirmed_at=now)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.key_hash],
-            set_={"confirmed_at": insert.excluded.confirmed_at},
-            where=table.c.confirmed_at.is_(None),
-        )
+        rows = [
+            {"key_hash": key_hash, "owner": self._owner, "claimed_at": now, "confirmed_at": now}
+            for key_hash in sorted({_hash(key) for key in keys})
+        ]
         with self._engine.begin() as connection:
-            connection.execute(statement)
+            connection.execute(self._confirm_statement, rows)
         with self._counter_lock:
-            self._confirms += 1
-            due = self._confirms % _PRUNE_EVERY == 0
+            before = self._confirms
+            self._confirms += len(rows)
+            due = self._confirms // _PRUNE_EVERY != before // _PRUNE_EVERY
         if due:
             self.prune()
 
@@ -123,6 +116,25 @@ class SqlSeenMessages:
         table = self._table
         with self._engine.begin() as connection:
             connection.execute(table.delete().where(table.c.claimed_at < time.time() - self._retention_s))
+
+
+def _claim_and_confirm(engine: sa.Engine, table: sa.Table) -> tuple[sa.Executable, sa.Executable]:
+    """Built once: SQLAlchemy then reuses their compiled form; a statement built per call is compiled per call."""
+    insert = upsert(engine, table)
+    claim = insert.on_conflict_do_update(
+        index_elements=[table.c.key_hash],
+        set_={"owner": insert.excluded.owner, "claimed_at": insert.excluded.claimed_at},
+        # Only a lapsed claim is taken over; a confirmed key or a live claim stays as it is.
+        where=table.c.confirmed_at.is_(None)
+        & (table.c.claimed_at < insert.excluded.claimed_at - sa.bindparam("lease_s", type_=sa.Float)),
+    ).returning(table.c.key_hash)
+    insert = upsert(engine, table)
+    confirm = insert.on_conflict_do_update(
+        index_elements=[table.c.key_hash],
+        set_={"confirmed_at": insert.excluded.confirmed_at},
+        where=table.c.confirmed_at.is_(None),
+    )
+    return claim, confirm
 
 
 def _hash(key: str) -> bytes:

@@ -6,6 +6,7 @@ A message that answers the customer's open chat survey becomes a FeedbackEvent i
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ class SeenMessages(Protocol):
     def confirm(self, key: str) -> None:
         """The message is acknowledged by Kafka: remember it for good."""
 
+    def confirm_all(self, keys: Sequence[str]) -> None:
+        """`confirm` for each key, in one round trip."""
+
     def release(self, keys: Sequence[str]) -> None:
         """Publishing failed: let a retry claim these keys again."""
 
@@ -64,6 +68,34 @@ class IntakeOutcome:
     skipped: int
     # Messages that answered an open chat survey: published as FeedbackEvents, not as contacts.
     survey_answers: int = 0
+
+
+class _Acks:
+    """The keys of one delivery that Kafka acknowledged, confirmed together once the delivery is settled.
+
+    Acks arrive on the sink's I/O thread; confirming each there would cost a store round trip per message. An ack
+    that comes after the delivery was settled (the request gave up waiting) confirms its key by itself, so a late
+    success still dedupes the platform's retry.
+    """
+
+    def __init__(self, seen: SeenMessages) -> None:
+        self._seen = seen
+        self._lock = threading.Lock()
+        self._keys: list[str] = []
+        self._settled = False
+
+    def acked(self, key: str) -> None:
+        with self._lock:
+            if not self._settled:
+                self._keys.append(key)
+                return
+        self._seen.confirm(key)
+
+    def settle(self) -> list[str]:
+        """The keys acknowledged so far; later acks confirm themselves."""
+        with self._lock:
+            self._settled = True
+            return self._keys
 
 
 def hashed(value: str) -> str:
@@ -94,6 +126,7 @@ class WebhookIntake:
         self._refuse_while_in_flight([key for key in by_key if key not in claimed], claimed)
         pending: list[PendingAck] = []
         answers: list[feedback_pb2.FeedbackEvent] = []
+        acks = _Acks(self._seen)
         try:
             for key in claimed:
                 message = by_key[key]
@@ -111,11 +144,15 @@ class WebhookIntake:
                     span.set_attribute("contact.id", event.contact_id)
                     span.set_attribute("contact.queue", event.queue)
                     span.set_attribute("contact.language", event.language)
-                    pending.append(self._sink.send(event, partial(self._seen.confirm, key)))
+                    pending.append(self._sink.send(event, partial(acks.acked, key)))
             self._sink.wait(pending)
+            self._seen.confirm_all(acks.settle())
         except BaseException:
-            # Acks that already arrived confirmed their keys; only the rest go back for the platform's retry.
-            self._seen.release(claimed)
+            # Acks that already arrived confirm their keys; only the rest go back for the platform's retry.
+            acked = acks.settle()
+            self._seen.confirm_all(acked)
+            unacked = set(claimed).difference(acked)
+            self._seen.release([key for key in claimed if key in unacked])
             if self._surveys is not None:
                 for answer in answers:
                     self._surveys.release(answer)
