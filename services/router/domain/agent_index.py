@@ -8,7 +8,8 @@
 
 Each bucket is an insertion-ordered dict, so iteration is deterministic. The engine calls `refresh(agent)` after
 every change to an agent's presence, load, pending offer or profile. Refresh works by difference: usually one
-channel fills up or frees, which moves the agent in or out of that channel's few buckets only.
+channel fills up or frees, which moves the agent in or out of that channel's buckets only (resolved once per agent
+and channel).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from services.router.domain.facets import ANY_LANGUAGE, MAX_PROFICIENCY, skill_f
 from services.router.domain.model import Agent, AgentSpec, Presence
 
 _NOTHING: frozenset[str] = frozenset()
+_Bucket = dict[str, Agent]
 
 
 def _facets(spec: AgentSpec) -> list[tuple[str, str]]:
@@ -43,13 +45,18 @@ class AgentIndex:
     def __init__(self) -> None:
         self._members: dict[str, dict[str, Agent]] = {}
         self._available: dict[str, int] = {}
-        # channel -> (group, facet) -> ready agents
-        self._ready: dict[str, dict[tuple[str, str], dict[str, Agent]]] = {}
+        # channel -> group -> facet -> ready agents (nested, so a search hashes only strings, whose hashes are
+        # cached). Buckets are kept once empty (they are bounded by the profiles seen), so each agent can hold on
+        # to the very buckets it is filed in.
+        self._ready: dict[str, dict[str, dict[str, _Bucket]]] = {}
         # The profile each agent is filed with, its (group, facet) pairs, and the channels it is filed as ready on.
         self._filed_spec: dict[str, AgentSpec] = {}
         self._facets: dict[str, list[tuple[str, str]]] = {}
         self._filed_available: dict[str, bool] = {}
         self._filed_channels: dict[str, frozenset[str]] = {}
+        # agent -> channel -> its buckets on that channel, resolved once: moving an agent in or out of a channel
+        # (the index's most frequent change) then costs one dict store or delete per bucket, no key lookups.
+        self._buckets: dict[str, dict[str, list[_Bucket]]] = {}
 
     def refresh(self, agent: Agent) -> None:
         agent_id = agent.agent_id
@@ -58,6 +65,7 @@ class AgentIndex:
             self.remove(agent)
             self._filed_spec[agent_id] = spec
             self._facets[agent_id] = _facets(spec)
+            self._buckets[agent_id] = {}
             for group in spec.queues:
                 self._members.setdefault(group, {})[agent_id] = agent
         available = agent.presence is Presence.AVAILABLE and spec.active
@@ -68,9 +76,11 @@ class AgentIndex:
         filed = self._filed_channels.get(agent_id, _NOTHING)
         if channels != filed:
             for channel in filed - channels:
-                self._unready(agent_id, channel)
+                for bucket in self._buckets[agent_id][channel]:
+                    del bucket[agent_id]
             for channel in channels - filed:
-                self._make_ready(agent, channel)
+                for bucket in self._buckets_of(agent_id, channel):
+                    bucket[agent_id] = agent
             agent.ready_channels = channels
             self._filed_channels[agent_id] = channels
 
@@ -83,8 +93,10 @@ class AgentIndex:
             del self._members[group][agent_id]
         if self._filed_available.pop(agent_id, False):
             self._count_available(spec, -1)
+        by_channel = self._buckets.pop(agent_id)
         for channel in self._filed_channels.pop(agent_id, _NOTHING):
-            self._unready(agent_id, channel)
+            for bucket in by_channel[channel]:
+                del bucket[agent_id]
         del self._facets[agent_id]
         agent.ready_channels = _NOTHING
 
@@ -92,25 +104,17 @@ class AgentIndex:
         for group in spec.queues:
             self._available[group] = self._available.get(group, 0) + delta
 
-    def _make_ready(self, agent: Agent, channel: str) -> None:
-        buckets = self._ready.get(channel)
-        if buckets is None:
-            buckets = self._ready[channel] = {}
-        agent_id = agent.agent_id
-        for pair in self._facets[agent_id]:
-            bucket = buckets.get(pair)
-            if bucket is None:
-                buckets[pair] = {agent_id: agent}
-            else:
-                bucket[agent_id] = agent
-
-    def _unready(self, agent_id: str, channel: str) -> None:
-        buckets = self._ready[channel]
-        for pair in self._facets[agent_id]:
-            bucket = buckets[pair]
-            del bucket[agent_id]
-            if not bucket:
-                del buckets[pair]
+    def _buckets_of(self, agent_id: str, channel: str) -> list[_Bucket]:
+        by_channel = self._buckets[agent_id]
+        found = by_channel.get(channel)
+        if found is None:
+            ready = self._ready.get(channel)
+            if ready is None:
+                ready = self._ready[channel] = {}
+            found = by_channel[channel] = [
+                ready.setdefault(group, {}).setdefault(facet, {}) for group, facet in self._facets[agent_id]
+            ]
+        return found
 
     def members(self, group: str) -> Iterable[Agent]:
         return self._members.get(group, {}).values()
@@ -122,11 +126,19 @@ class AgentIndex:
         return self._available.get(group, 0)
 
     def ready_count(self, group: str, channel: str) -> int:
-        return len(self._ready.get(channel, {}).get((group, ANY_LANGUAGE), ()))
+        return len(self._ready.get(channel, {}).get(group, {}).get(ANY_LANGUAGE, ()))
 
-    def ready_buckets(self, groups: Iterable[str], channel: str, facets: Iterable[str]) -> list[dict[str, Agent]]:
+    def ready_buckets(self, groups: Iterable[str], channel: str, facets: Iterable[str]) -> list[_Bucket]:
         """Non-empty buckets of ready agents for these groups, channel and facets (buckets may overlap)."""
         ready = self._ready.get(channel)
         if ready is None:
             return []
-        return [bucket for group in groups for facet in facets if (bucket := ready.get((group, facet)))]
+        found = []
+        for group in groups:
+            by_facet = ready.get(group)
+            if by_facet is not None:
+                for facet in facets:
+                    bucket = by_facet.get(facet)
+                    if bucket:
+                        found.append(bucket)
+        return found

@@ -177,11 +177,14 @@ def best_ready_agent(
             _union(by_language), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
         )
     # Speakers of the language with the contact's rarest required skill at or above its minimum, per level.
-    by_level = min(
-        ([index.ready_buckets(groups, channel, facets) for facets in levels] for levels in eligibility.skill_levels),
-        key=lambda levels: sum(len(bucket) for buckets in levels for bucket in buckets),
-    )
-    filtered["skill"] = speakers - sum(len(bucket) for buckets in by_level for bucket in buckets)
+    by_level: list[list[dict[str, Agent]]] = []
+    fewest = -1
+    for levels in eligibility.skill_levels:
+        found = [index.ready_buckets(groups, channel, facets) for facets in levels]
+        size = sum(len(bucket) for buckets in found for bucket in buckets)
+        if fewest < 0 or size < fewest:
+            by_level, fewest = found, size
+    filtered["skill"] = speakers - fewest
     if len(eligibility.skills) > 1:  # the fit averages several skills: every level competes
         every = [bucket for buckets in by_level for bucket in buckets]
         return choose_agent(
