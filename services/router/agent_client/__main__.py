@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from contactrouting.config import ServiceSettings, load_settings
 from contactrouting.grpc_runtime import traced_channel
 from contactrouting.lifecycle import install_stop_signal
+from contactrouting.tracing import setup_tracing
 from contactrouting.v1 import agent_desk_pb2
 from services.router.agent_client.auto_agent import AutoAgent
 from services.router.agent_client.console import HELP, Console
 from services.router.agent_client.desk_link import DeskLink
+from services.router.agent_client.desk_trace import send_in_trace
 
 MessageHandler = Callable[[agent_desk_pb2.DeskMessage], None]
 
@@ -66,7 +69,8 @@ def say(line: str) -> None:
 
 def run_auto(args: argparse.Namespace, stop: threading.Event) -> int:
     link: DeskLink
-    agent = AutoAgent(lambda message: link.send(message), args.think_time, args.reply, say)
+    send = send_in_trace(lambda message: link.send(message), args.agent)
+    agent = AutoAgent(send, args.think_time, args.reply, say)
     link = open_link(args, agent.handle, say)
     try:
         link.run(stop)
@@ -77,7 +81,7 @@ def run_auto(args: argparse.Namespace, stop: threading.Event) -> int:
 
 def run_interactive(args: argparse.Namespace, stop: threading.Event) -> int:
     link: DeskLink
-    console = Console(lambda message: link.send(message), sys.stdout)
+    console = Console(send_in_trace(lambda message: link.send(message), args.agent), sys.stdout)
     link = open_link(args, console.handle, console.status)
     console.status(f"connecting to {args.target} as {args.agent}")
     print(HELP, flush=True)
@@ -100,7 +104,12 @@ def read_keys(console: Console, stop: threading.Event) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop = install_stop_signal()
-    return run_auto(args, stop) if args.auto else run_interactive(args, stop)
+    # The agent's answers are spans of the contacts' traces: OTLP when configured, else $TRACE_DIR/agent_client.jsonl.
+    tracer_provider = setup_tracing("agent_client", load_settings(ServiceSettings))
+    try:
+        return run_auto(args, stop) if args.auto else run_interactive(args, stop)
+    finally:
+        tracer_provider.shutdown()
 
 
 if __name__ == "__main__":
