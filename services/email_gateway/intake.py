@@ -20,7 +20,7 @@ from contactrouting.language import detect_language
 from contactrouting.metrics import CONTACTS_RECEIVED, DEAD_LETTERS
 from contactrouting.v1 import contact_pb2, routing_pb2
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher, PublishFailed
-from services.email_gateway.adapters.thread_store import ThreadStore
+from services.email_gateway.adapters.thread_store import ThreadReader, ThreadStore
 from services.email_gateway.domain.acknowledgement import acknowledgement_text, is_automatic
 from services.email_gateway.domain.addresses import customer_id_for
 from services.email_gateway.domain.bounces import DeliveryFailure
@@ -92,14 +92,20 @@ class MailIntake:
                     raw, "parser_crashed", f"cannot parse: {type(error).__name__}", mailbox.address, span
                 )
             key = dedupe_key(mail)
-            if (earlier := self._threads.contact_for(key)) is not None:
+            # One connection for every lookup of this mail; the bounce and conversation lookups only when needed.
+            with self._threads.reading() as threads:
+                earlier = threads.contact_for(key)
+                failure = mail.delivery_failure
+                sent = threads.sent(failure.original_message_id) if failure and earlier is None else None
+                thread = self._conversation_for(mail, threads) if earlier is None and sent is None else None
+            if earlier is not None:
                 span.set_attribute("email.duplicate", True)
                 log.info("mail_duplicate_ignored", mailbox=mailbox.address, contact_id=earlier)
                 return IntakeResult(Outcome.DUPLICATE, contact_id=earlier)
-            failure = mail.delivery_failure
-            if failure is not None and (sent := self._threads.sent(failure.original_message_id)) is not None:
+            if failure is not None and sent is not None:
                 return self._bounced(failure, key, *sent, span)
-            conversation, is_new = self._conversation_for(mail)
+            assert thread is not None
+            conversation, is_new = thread
             event = self._contact_event(mail, mailbox, conversation, key)
             span.set_attribute("contact.id", event.contact_id)
             span.set_attribute("conversation.id", event.conversation_id)
@@ -147,15 +153,16 @@ class MailIntake:
         log.warning("reply_bounced", contact_id=contact_id, status=failure.status)
         return IntakeResult(Outcome.ACCEPTED, contact_id=contact_id)
 
-    def _conversation_for(self, mail: ParsedMail) -> tuple[Conversation, bool]:
+    @staticmethod
+    def _conversation_for(mail: ParsedMail, threads: ThreadReader) -> tuple[Conversation, bool]:
         """(conversation, is_new): by References/In-Reply-To, then by the subject's reference tag."""
-        known = self._threads.by_message_ids(referenced_ids(mail))
+        known = threads.by_message_ids(referenced_ids(mail))
         if known is None and (tag := reference_tag_in(mail.subject)) is not None:
-            known = self._threads.by_tag(tag)
+            known = threads.by_tag(tag)
         if known is not None:
             return known, False
         tag = new_reference_tag()
-        while self._threads.tag_taken(tag):
+        while threads.tag_taken(tag):
             tag = new_reference_tag()
         return Conversation(str(uuid.uuid4()), tag), True
 
