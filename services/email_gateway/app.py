@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from services.email_gateway.adapters.health_http import HealthServer
 from services.email_gateway.adapters.imap_poller import ImapPoller
 from services.email_gateway.adapters.kafka_publisher import ContactPublisher
 from services.email_gateway.adapters.outbound_sender import OutboundSender
-from services.email_gateway.adapters.smtp_relay import SmtpRelay
+from services.email_gateway.adapters.smtp_relay import RelaySecurity, SmtpRelay
 from services.email_gateway.adapters.smtp_server import InboundHandler, InboundSmtpServer, starttls_context
 from services.email_gateway.adapters.thread_store import ThreadStore
 from services.email_gateway.config import EmailGatewaySettings, load_gateway_config
@@ -70,7 +71,7 @@ class EmailGateway:
                 group_id=settings.email_outbound_group,
             ),
             self._producer,
-            SmtpRelay(settings.smtp_relay_host, settings.smtp_relay_port),
+            SmtpRelay(settings.smtp_relay_host, settings.smtp_relay_port, relay_security(settings)),
             self._threads,
             default_mailbox=config.mailboxes[0].address,
             retry_delays_s=backoff_delays(
@@ -121,3 +122,13 @@ def _threads_url(settings: EmailGatewaySettings) -> str:
         return url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(settings.data_dir / 'email_gateway.db').resolve()}"
+
+
+def relay_security(settings: EmailGatewaySettings) -> RelaySecurity:
+    ca_file = settings.smtp_relay_ca_file
+    return RelaySecurity(
+        settings.smtp_relay_tls,
+        settings.smtp_relay_username,
+        settings.smtp_relay_password.get_secret_value(),
+        ssl.create_default_context(cafile=str(ca_file)) if ca_file else None,
+    )

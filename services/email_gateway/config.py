@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from contactrouting.config import ServiceSettings
 from contactrouting.database import check_database_url
+from services.email_gateway.adapters.smtp_relay import RelayTls
 from services.email_gateway.domain.mailboxes import PRIORITY_LEVELS, KeywordRule, Mailbox, MailboxDirectory
 
 
@@ -25,6 +26,12 @@ class EmailGatewaySettings(ServiceSettings):
     smtp_tls_key_file: Path | None = None
     smtp_relay_host: str = "127.0.0.1"
     smtp_relay_port: int = Field(default=2526, ge=1, le=65535)
+    # The relay's transport security: none, starttls (submission, 587) or tls (implicit, 465); a login needs one.
+    smtp_relay_tls: RelayTls = RelayTls.NONE
+    smtp_relay_username: str = ""
+    smtp_relay_password: SecretStr = SecretStr("")
+    # A private CA for the relay's certificate (PEM); empty: the system's trusted CAs.
+    smtp_relay_ca_file: Path | None = None
     # How long an SMTP session waits for Kafka's ack before answering 451.
     email_publish_timeout_s: float = Field(default=10.0, ge=1)
     # Replicas of one deployment share this consumer group; separate deployments on one broker need their own.
@@ -61,6 +68,14 @@ class EmailGatewaySettings(ServiceSettings):
     def _tls_files_come_in_pairs(self) -> EmailGatewaySettings:
         if (self.smtp_tls_cert_file is None) != (self.smtp_tls_key_file is None):
             raise ValueError("set both SMTP_TLS_CERT_FILE and SMTP_TLS_KEY_FILE for STARTTLS, or neither")
+        return self
+
+    @model_validator(mode="after")
+    def _relay_login_only_over_tls(self) -> EmailGatewaySettings:
+        if self.smtp_relay_username and self.smtp_relay_tls is RelayTls.NONE:
+            raise ValueError("SMTP_RELAY_USERNAME needs SMTP_RELAY_TLS=starttls or tls: no login in the clear")
+        if self.smtp_relay_username and not self.smtp_relay_password.get_secret_value():
+            raise ValueError("SMTP_RELAY_USERNAME is set but SMTP_RELAY_PASSWORD is empty")
         return self
 
 
