@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pty
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -13,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from contactrouting.config import ServiceSettings
 from contactrouting.logs import configure_logging
+from devstack.stack import REPO_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +112,47 @@ def test_console_format_is_human_readable(capsys: pytest.CaptureFixture[str]) ->
     assert "service_ready" in output
     assert "address=127.0.0.1:50051" in output
     assert not output.lstrip().startswith("{")
+
+
+AUTO_FORMAT_PROBE = (
+    "import structlog;"
+    "from contactrouting.config import ServiceSettings;"
+    "from contactrouting.logs import configure_logging;"
+    "configure_logging('router', ServiceSettings(log_format='auto'));"
+    "structlog.get_logger().info('service_ready', address='127.0.0.1:50051')"
+)
+
+
+def _stderr_of_probe(stderr_is_a_terminal: bool) -> str:
+    """The probe's stderr, written to a pseudo-terminal (as when someone runs a service by hand) or to a pipe."""
+    if not stderr_is_a_terminal:
+        return subprocess.run(
+            [sys.executable, "-c", AUTO_FORMAT_PROBE], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stderr
+    controller, terminal = pty.openpty()
+    try:
+        probe = subprocess.Popen([sys.executable, "-c", AUTO_FORMAT_PROBE], cwd=REPO_ROOT, stderr=terminal)
+        os.close(terminal)
+        output = b""
+        while chunk := _read_pty(controller):
+            output += chunk
+        assert probe.wait(timeout=30) == 0
+    finally:
+        os.close(controller)
+    return output.decode(errors="replace")
+
+
+def _read_pty(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the probe closed its side of the terminal
+        return b""
+
+
+def test_auto_format_is_readable_on_a_terminal_and_json_otherwise() -> None:
+    on_terminal = _stderr_of_probe(stderr_is_a_terminal=True)
+    assert "service_ready" in on_terminal and "127.0.0.1:50051" in on_terminal
+    assert not on_terminal.lstrip().startswith("{")
+
+    [line] = json_lines(_stderr_of_probe(stderr_is_a_terminal=False))
+    assert line["event"] == "service_ready" and line["service"] == "router"
