@@ -144,6 +144,7 @@ def test_a_scripted_run_is_counted_exactly(
     assert samples(text, "routing_time_to_offer_seconds_count")[email] == 2.0
     assert samples(text, "routing_time_to_accept_seconds_count")[email] == 1.0
     assert samples(text, "routing_sla_outcomes_total") == {labels(queue=queue, outcome="met"): 1.0}
+    assert samples(text, "routing_sla_attainment")[mine] == 1.0  # the one accepted contact met its SLA
     assert samples(text, "routing_offers_timed_out_total") == {mine: 1.0}
     assert samples(text, "contacts_dead_letters_total") == {
         labels(source="router", reason="missing_contact_id"): 1.0,
