@@ -13,10 +13,12 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from contactrouting.database import create_tables, upsert
+from services.social_gateway.adapters.group_commit import GroupCommit
 
 _PRUNE_EVERY = 1000
 
@@ -35,8 +37,20 @@ def seen_table(name: str, metadata: sa.MetaData) -> sa.Table:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One caller's claims and confirmations, by key hash."""
+
+    claims: tuple[bytes, ...] = ()
+    confirms: tuple[bytes, ...] = ()
+
+
 class SqlSeenMessages:
-    """The SeenMessages of the intake (published ids) and of the reply sender (sent ids); thread-safe."""
+    """The SeenMessages of the intake (published ids) and of the reply sender (sent ids); thread-safe.
+
+    Claims and confirmations of concurrent callers share transactions (group commit): one round trip per
+    transaction, not per request.
+    """
 
     def __init__(self, engine: sa.Engine, table_name: str, retention_s: float, claim_lease_s: float) -> None:
         metadata = sa.MetaData()
@@ -46,7 +60,8 @@ class SqlSeenMessages:
         self._owner = uuid.uuid4().hex
         self._retention_s = retention_s
         self._claim_lease_s = claim_lease_s
-        self._claim_statement, self._confirm_statement = _claim_and_confirm(engine, self._table)
+        self._upsert = _claim_or_confirm(engine, self._table)
+        self._writes: GroupCommit[_Write, set[bytes]] = GroupCommit(self._commit)
         self._confirms = 0
         self._counter_lock = threading.Lock()
         self.prune()
@@ -55,37 +70,51 @@ class SqlSeenMessages:
         hashes = {key: _hash(key) for key in keys}  # repeats dropped, order kept
         if not hashes:
             return []
-        now = time.time()
-        # Sorted: replicas claiming overlapping batches lock the rows in the same order, so they cannot deadlock.
-        rows = [
-            {"key_hash": key_hash, "owner": self._owner, "claimed_at": now, "lease_s": self._claim_lease_s}
-            for key_hash in sorted(set(hashes.values()))
-        ]
-        with self._engine.begin() as connection:
-            # One row: a plain execute. More: executemany, which SQLAlchemy sends as one multi-row INSERT.
-            won = set(connection.execute(self._claim_statement, rows if len(rows) > 1 else rows[0]).scalars())
+        won = self._writes.submit(_Write(claims=tuple(hashes.values())))
         return [key for key, key_hash in hashes.items() if key_hash in won]
 
     def confirm(self, key: str) -> None:
         self.confirm_all([key])
 
     def confirm_all(self, keys: Sequence[str]) -> None:
-        """Confirm a delivery's keys in one transaction."""
         if not keys:
             return
-        now = time.time()
-        rows = [
-            {"key_hash": key_hash, "owner": self._owner, "claimed_at": now, "confirmed_at": now}
-            for key_hash in sorted({_hash(key) for key in keys})
-        ]
-        with self._engine.begin() as connection:
-            connection.execute(self._confirm_statement, rows)
+        confirms = tuple({_hash(key) for key in keys})
+        self._writes.submit(_Write(confirms=confirms))
         with self._counter_lock:
             before = self._confirms
-            self._confirms += len(rows)
+            self._confirms += len(confirms)
             due = self._confirms // _PRUNE_EVERY != before // _PRUNE_EVERY
         if due:
             self.prune()
+
+    def _commit(self, writes: Sequence[_Write]) -> list[set[bytes]]:
+        """One statement for every claim and confirmation queued: the key hashes each claim won."""
+        confirms = {key_hash for write in writes for key_hash in write.confirms}
+        # A key confirmed in this batch is published: a claim of it (a retry) loses, as it would after the confirm.
+        claims = {key_hash for write in writes for key_hash in write.claims} - confirms
+        now = time.time()
+        # Sorted: replicas writing overlapping batches lock the rows in the same order, so they cannot deadlock.
+        rows = [
+            {
+                "key_hash": key_hash,
+                "owner": self._owner,
+                "claimed_at": now,
+                "confirmed_at": now if key_hash in confirms else None,
+                "lease_s": self._claim_lease_s,
+            }
+            for key_hash in sorted(confirms | claims)
+        ]
+        with self._engine.begin() as connection:
+            # One row: a plain execute. More: executemany, which SQLAlchemy sends as one multi-row INSERT.
+            won = set(connection.execute(self._upsert, rows if len(rows) > 1 else rows[0]).scalars()) & claims
+        results: list[set[bytes]] = []
+        for write in writes:
+            # Two callers claiming one key (a retry racing the original): the first queued wins it.
+            mine = won.intersection(write.claims)
+            won -= mine
+            results.append(mine)
+        return results
 
     def release(self, keys: Sequence[str]) -> None:
         if not keys:
@@ -118,23 +147,27 @@ class SqlSeenMessages:
             connection.execute(table.delete().where(table.c.claimed_at < time.time() - self._retention_s))
 
 
-def _claim_and_confirm(engine: sa.Engine, table: sa.Table) -> tuple[sa.Executable, sa.Executable]:
-    """Built once: SQLAlchemy then reuses their compiled form; a statement built per call is compiled per call."""
+def _claim_or_confirm(engine: sa.Engine, table: sa.Table) -> sa.Executable:
+    """One upsert for both: a row without `confirmed_at` claims its key, a row with it confirms the key.
+
+    A claim takes over only a lapsed claim; a confirmation settles any claim. A confirmed key never changes again.
+    Built once, so SQLAlchemy reuses its compiled form.
+    """
     insert = upsert(engine, table)
-    claim = insert.on_conflict_do_update(
+    claiming = insert.excluded.confirmed_at.is_(None)
+    return insert.on_conflict_do_update(
         index_elements=[table.c.key_hash],
-        set_={"owner": insert.excluded.owner, "claimed_at": insert.excluded.claimed_at},
-        # Only a lapsed claim is taken over; a confirmed key or a live claim stays as it is.
+        set_={
+            "owner": sa.case((claiming, insert.excluded.owner), else_=table.c.owner),
+            "claimed_at": sa.case((claiming, insert.excluded.claimed_at), else_=table.c.claimed_at),
+            "confirmed_at": insert.excluded.confirmed_at,
+        },
         where=table.c.confirmed_at.is_(None)
-        & (table.c.claimed_at < insert.excluded.claimed_at - sa.bindparam("lease_s", type_=sa.Float)),
+        & (
+            insert.excluded.confirmed_at.is_not(None)
+            | (table.c.claimed_at < insert.excluded.claimed_at - sa.bindparam("lease_s", type_=sa.Float))
+        ),
     ).returning(table.c.key_hash)
-    insert = upsert(engine, table)
-    confirm = insert.on_conflict_do_update(
-        index_elements=[table.c.key_hash],
-        set_={"confirmed_at": insert.excluded.confirmed_at},
-        where=table.c.confirmed_at.is_(None),
-    )
-    return claim, confirm
 
 
 def _hash(key: str) -> bytes:
