@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import smtplib
 import uuid
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr
 
 import pytest
 
@@ -14,7 +18,7 @@ from contactrouting.topics import CONTACTS_INBOUND, CONTACTS_OUTBOUND
 from contactrouting.v1 import contact_pb2
 
 from .conftest import RunningGateway, messages_of, read_topic
-from .corpus_files import corpus_mail
+from .corpus_files import INVOICE_PDF, SCREENSHOT_PNG, corpus_mail
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +72,7 @@ def acknowledgements(
 
 
 CORPUS_EXPECTATIONS = [
-    # file, mailbox, subject, body_text, language, queue, attachment names
+    # file, mailbox, subject, body_text, language, queue, attachments (name, type, bytes)
     (
         "multipart_alternative.eml",
         "support@example.com",
@@ -148,7 +152,10 @@ CORPUS_EXPECTATIONS = [
         "Dobrý den, v příloze posílám fakturu se špatnou částkou. Prosím o opravu.",
         "cs",
         "billing",
-        ["faktura.pdf", "snímek obrazovky.png"],
+        [
+            ("faktura.pdf", "application/pdf", INVOICE_PDF),
+            ("snímek obrazovky.png", "image/png", SCREENSHOT_PNG),
+        ],
     ),
     ("no_body.eml", "support@example.com", "Call me back please", "", "en", "general", []),
 ]
@@ -168,8 +175,13 @@ def test_the_corpus_becomes_exact_contact_events_and_each_new_conversation_is_ac
         event = events[message_id]
         assert (event.subject, event.body_text, event.language, event.queue) == (subject, body, language, queue), name
         assert event.source.mailbox == mailbox and event.channel == contact_pb2.CHANNEL_EMAIL
-        assert [a.filename for a in event.attachments] == attachments
-        assert all(len(a.sha256) == 64 and a.size_bytes > 0 for a in event.attachments)
+        assert [(a.filename, a.content_type, a.size_bytes, a.sha256) for a in event.attachments] == [
+            (filename, content_type, len(data), hashlib.sha256(data).hexdigest())
+            for filename, content_type, data in attachments
+        ], name
+        # The customer is the normalized sender: the same person maps to the same customer, hence to their agent.
+        sender = parseaddr(str(BytesParser(policy=policy.default).parsebytes(corpus_mail(name))["From"]))[1]
+        assert event.customer.handle == sender.lower() and event.customer.customer_id, name
     acks = acknowledgements(gateway, {e.conversation_id for e in events.values()}, wait_for=len(events))
     assert sorted(a.conversation_id for a in acks) == sorted(e.conversation_id for e in events.values())
     for ack in acks:

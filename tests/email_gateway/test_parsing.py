@@ -10,7 +10,7 @@ import pytest
 from services.email_gateway.domain.html_text import html_to_text
 from services.email_gateway.domain.parsing import AttachmentInfo, UnparseableMail, parse_mail
 
-from .corpus_files import corpus_mail
+from .corpus_files import INVOICE_PDF, SCREENSHOT_PNG, corpus_mail
 
 
 def test_multipart_alternative_prefers_the_plain_text_part() -> None:
@@ -67,8 +67,7 @@ def test_encoded_word_headers_in_two_charsets() -> None:
 
 def test_attachments_are_described_by_name_type_size_and_sha256() -> None:
     mail = parse_mail(corpus_mail("attachments.eml"))
-    pdf = b"%PDF-1.4\n% fake but deterministic invoice bytes\n" + bytes(range(256))
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    pdf, png = INVOICE_PDF, SCREENSHOT_PNG
     assert mail.attachments == (
         AttachmentInfo("faktura.pdf", "application/pdf", len(pdf), hashlib.sha256(pdf).hexdigest()),
         AttachmentInfo("snímek obrazovky.png", "image/png", len(png), hashlib.sha256(png).hexdigest()),
