@@ -28,8 +28,12 @@ def content_type_of(message_type: type[Message]) -> str:
     return f"application/x-protobuf; messageType={message_type.DESCRIPTOR.full_name}"
 
 
+_content_types: dict[type, str] = {}  # by message type: sent with every record, built once per type
+
+
 class ProtoProducer:
-    """An idempotent, acks=all producer; each publish is a PRODUCER span whose context rides in the headers."""
+    """An idempotent, acks=all producer; each publish is a PRODUCER span (unless asked not to be) whose context rides
+    in the headers."""
 
     def __init__(self, settings: ServiceSettings, client_id: str, **overrides: Any) -> None:
         options: dict[str, Any] = {
@@ -49,21 +53,37 @@ class ProtoProducer:
         self._closed = threading.Event()
         self.renewals = 0
 
-    def publish(self, topic: str, key: str | None, message: Message | None) -> FutureRecordMetadata:
-        """Send one record; `message=None` is a tombstone. The returned future resolves on broker ack."""
-        with tracer.start_as_current_span(f"{topic} publish", kind=trace.SpanKind.PRODUCER) as span:
-            span.set_attribute("messaging.system", "kafka")
-            span.set_attribute("messaging.destination.name", topic)
-            content_type = content_type_of(type(message)) if message is not None else "tombstone"
-            producer = self._producer
-            future = producer.send(
-                topic,
-                key=key.encode() if key is not None else None,
-                value=message.SerializeToString() if message is not None else None,
-                headers=kafka_headers(content_type),
+    def publish(
+        self, topic: str, key: str | None, message: Message | None, *, span: bool = True
+    ) -> FutureRecordMetadata:
+        """Send one record; `message=None` is a tombstone. The returned future resolves on broker ack.
+
+        `span=False` skips the PRODUCER span: the record's traceparent is then the current span, for callers that
+        publish several records inside a span that already names the work (a span costs tens of microseconds).
+        """
+        if not span:
+            return self._send(topic, key, message)
+        with tracer.start_as_current_span(f"{topic} publish", kind=trace.SpanKind.PRODUCER) as producer_span:
+            producer_span.set_attribute("messaging.system", "kafka")
+            producer_span.set_attribute("messaging.destination.name", topic)
+            return self._send(topic, key, message)
+
+    def _send(self, topic: str, key: str | None, message: Message | None) -> FutureRecordMetadata:
+        content_type = "tombstone"
+        if message is not None:
+            message_type = type(message)
+            content_type = _content_types.get(message_type) or _content_types.setdefault(
+                message_type, content_type_of(message_type)
             )
-            future.add_errback(self._on_delivery_failed, producer)
-            return future
+        producer = self._producer
+        future = producer.send(
+            topic,
+            key=key.encode() if key is not None else None,
+            value=message.SerializeToString() if message is not None else None,
+            headers=kafka_headers(content_type),
+        )
+        future.add_errback(self._on_delivery_failed, producer)
+        return future
 
     def _on_delivery_failed(self, failed: KafkaProducer, error: Exception) -> None:
         """Renew the producer after a lost delivery.
@@ -253,6 +273,26 @@ class ProtoConsumer:
                 raise
             log.warning("kafka_commit_failed", error=type(error).__name__)
             return False
+
+    def commit_async(
+        self, offsets: Mapping[TopicPartition, Any], on_failed: Callable[[Exception], None] | None = None
+    ) -> None:
+        """Send a commit without waiting for the broker's answer; a failure reaches `on_failed` on a later poll.
+
+        For consumers that commit after every batch: a lost commit costs a re-read, like `commit`'s, and the next
+        commit covers the same offsets.
+        """
+
+        def done(_offsets: object, result: object) -> None:
+            if isinstance(result, Exception) and on_failed is not None:
+                on_failed(result)
+
+        try:
+            self._consumer.commit_async(offsets=dict(offsets), callback=done)
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            log.warning("kafka_commit_failed", error=type(error).__name__)
 
     def close(self) -> None:
         if self._joins_group:

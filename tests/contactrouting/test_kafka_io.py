@@ -6,7 +6,9 @@ import time
 import uuid
 
 import pytest
+from kafka import TopicPartition
 from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -210,3 +212,60 @@ def test_a_member_closed_mid_join_does_not_stall_the_group(kafka_bootstrap: str)
         assert second.raw_consumer.assignment(), "the group never assigned partitions to the next member"
     finally:
         second.close()
+
+
+def test_a_publish_without_a_span_of_its_own_carries_the_current_span(kafka_bootstrap: str) -> None:
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    topic = f"test.kafka-io.{uuid.uuid4().hex[:8]}"
+    producer = ProtoProducer(settings, client_id="test")
+    event = contact_pb2.ContactEvent(event_id="e2", conversation_id="conv-2")
+    with trace.get_tracer("test").start_as_current_span("decide") as span:
+        producer.publish(topic, "conv-2", event, span=False).get(timeout=10)
+        sent = span.get_span_context()
+    producer.close()
+
+    consumer = ProtoConsumer(settings, {topic: contact_pb2.ContactEvent}, client_id="test", group_id="g-" + topic)
+    records: list[ConsumedRecord] = []
+    deadline = time.monotonic() + 20
+    while not records and time.monotonic() < deadline:
+        records.extend(consumer.poll(timeout_ms=500))
+    consumer.close()
+
+    assert [record.message for record in records] == [event]
+    received = trace.get_current_span(records[0].context).get_span_context()
+    assert (received.trace_id, received.span_id) == (sent.trace_id, sent.span_id)
+
+
+def test_an_asynchronous_commit_is_where_the_group_resumes(kafka_bootstrap: str) -> None:
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    topic = f"test.kafka-commit.{uuid.uuid4().hex[:8]}"
+    producer = ProtoProducer(settings, client_id="test")
+    for number in range(3):
+        producer.publish_and_wait(topic, "conv-1", contact_pb2.ContactEvent(event_id=f"e{number}"))
+    producer.close()
+    types = {topic: contact_pb2.ContactEvent}
+
+    consumer = ProtoConsumer(settings, types, client_id="test", group_id="g-" + topic)
+    records: list[ConsumedRecord] = []
+    deadline = time.monotonic() + 20
+    while len(records) < 3 and time.monotonic() < deadline:
+        records.extend(consumer.poll(timeout_ms=500))
+    failures: list[Exception] = []
+    second = records[1]
+    consumer.commit_async(
+        {TopicPartition(topic, second.partition): OffsetAndMetadata(second.offset + 1, "", -1)},
+        on_failed=failures.append,
+    )
+    consumer.poll(timeout_ms=500)  # the answer (and a failure's callback) arrives on a poll
+    consumer.close()
+
+    resumed = ProtoConsumer(settings, types, client_id="test", group_id="g-" + topic)
+    again: list[ConsumedRecord] = []
+    deadline = time.monotonic() + 20
+    while not again and time.monotonic() < deadline:
+        again.extend(resumed.poll(timeout_ms=500))
+    resumed.close()
+
+    assert len(records) == 3
+    assert not failures
+    assert [record.message for record in again] == [contact_pb2.ContactEvent(event_id="e2")]

@@ -23,7 +23,9 @@ class RouterPublisher:
         self._on_failure = on_failure
 
     def routing_event(self, event: routing_pb2.RoutingEvent) -> FutureRecordMetadata:
-        future = self._producer.publish(ROUTING_EVENTS, event.contact_id, event)
+        """Published in the span of the work that caused it (enqueue, offer, the agent's command, a survey), which
+        its traceparent names: a PRODUCER span of its own per event cost about a fifth of the router's Python time."""
+        future = self._producer.publish(ROUTING_EVENTS, event.contact_id, event, span=False)
         future.add_errback(self._routing_event_failed, event.event_id)
         return future
 
