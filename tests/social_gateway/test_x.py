@@ -63,6 +63,17 @@ def test_malformed_events_are_rejected(payload: dict[str, Any]) -> None:
         x.normalize(json.dumps(payload).encode())
 
 
+def test_a_rejection_names_where_but_not_whose() -> None:
+    """The reason goes to logs and dead letters: the path to the problem, without the user id X keys users by."""
+    payload = {**EVENT, "users": {"200777": {"name": "Jordan"}}}  # the user lacks its id
+
+    with pytest.raises(MalformedPayload) as rejected:
+        x.normalize(json.dumps(payload).encode())
+
+    assert str(rejected.value) == "missing at users.*.id: Field required"
+    assert "200777" not in str(rejected.value)
+
+
 @fuzz_settings
 @given(raw_bodies)
 def test_fuzz_arbitrary_bodies(raw: bytes) -> None:

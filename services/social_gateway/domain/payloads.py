@@ -26,5 +26,13 @@ def parse(model: type[ModelT], raw: bytes) -> ModelT:
         return model.model_validate_json(raw)
     except ValidationError as error:
         problem = error.errors(include_input=False, include_url=False)[0]
-        location = ".".join(str(part) for part in problem["loc"]) or "body"
+        location = ".".join(map(_location_part, problem["loc"])) or "body"
         raise MalformedPayload(f"{problem['type']} at {location}: {problem['msg']}", problem["type"]) from None
+
+
+def _location_part(part: int | str) -> str:
+    """List indices and field names are kept; a map key with digits in it is a user or message id (X keys its
+    `users` by id), which the reason must not carry into logs and dead letters."""
+    if isinstance(part, str) and any(character.isdigit() for character in part):
+        return "*"
+    return str(part)
