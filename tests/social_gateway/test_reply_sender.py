@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -21,7 +22,14 @@ from .platform_stub import PlatformStub, ScriptedAnswer
 pytestmark = pytest.mark.integration
 
 RET = routing_pb2.RoutingEventType
-TOKENS = {"telegram": "123456:TEST-token", "page": "page-token", "phone": "wa-token", "x": "x-user-token"}
+TOKENS = {
+    "telegram": "123456:TEST-token",
+    "page": "page-token",
+    "phone": "wa-token",
+    "instagram": "ig-token",
+    "x": "x-user-token",
+}
+INSTAGRAM_ACCOUNT = "17841400000000002"  # one with a token; the demo's own account has none
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +50,7 @@ def replying_gateway(
     config["meta"]["graph_api_base_url"] = f"{stub.url}/v21.0"
     config["meta"]["sources"]["100000000000001"]["access_token"] = TOKENS["page"]
     config["meta"]["sources"]["109000000000001"]["access_token"] = TOKENS["phone"]
+    config["meta"]["sources"][INSTAGRAM_ACCOUNT] = {"queue": "general", "access_token": TOKENS["instagram"]}
     config["x"]["api_base_url"] = stub.url
     config["x"]["accounts"]["1500000000000000001"]["access_token"] = TOKENS["x"]
     config["outbound"] = {"max_attempts": 3, "base_backoff_s": 0.05, "max_retry_after_s": 5}
@@ -165,6 +174,45 @@ def test_a_permanent_messenger_failure_becomes_a_delivery_failed_event(
     assert event.reason == "messenger: HTTP 400: (#551) This person isn't available right now."
     assert event.attempt == 1
     assert len([r for r in stub.requests if r.path == path and r.body["recipient"]["id"] == psid]) == 1
+
+
+def test_an_instagram_reply_goes_to_the_accounts_messages_edge(
+    replying_gateway: GatewayProcess, stub: PlatformStub, topics: str
+) -> None:
+    igsid = str(random.randint(10**15, 10**16))
+    message = reply(contact_pb2.CHANNEL_INSTAGRAM, INSTAGRAM_ACCOUNT, igsid, "m_ig_1")
+    publish(topics, message)
+    path = f"/v21.0/{INSTAGRAM_ACCOUNT}/messages"
+    (request,) = stub.wait_for(path, 1, lambda r: r.body["recipient"]["id"] == igsid)
+    assert request.headers["Authorization"] == f"Bearer {TOKENS['instagram']}"
+    assert request.body == {
+        "recipient": {"id": igsid},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "Hvala, provjeravamo vašu narudžbu."},
+    }
+    (event,) = routing_events(topics, message.contact_id)
+    assert (event.type, event.channel, event.attempt) == (
+        RET.ROUTING_EVENT_TYPE_REPLY_SENT,
+        contact_pb2.CHANNEL_INSTAGRAM,
+        1,
+    )
+
+
+def test_server_errors_are_retried_with_doubling_waits(
+    replying_gateway: GatewayProcess, stub: PlatformStub, topics: str
+) -> None:
+    psid = str(random.randint(10**15, 10**16))
+    path = "/v21.0/100000000000001/messages"
+    unavailable = ScriptedAnswer(503, {"error": {"message": "temporarily unavailable"}})
+    stub.answer(path, unavailable, unavailable)  # no Retry-After: the gateway's own backoff, 0.05 s then 0.1 s
+    message = reply(contact_pb2.CHANNEL_MESSENGER, "100000000000001", psid, "m_2")
+    publish(topics, message)
+    requests = stub.wait_for(path, 3, lambda r: r.body["recipient"]["id"] == psid)
+    assert len(requests) == 3
+    first_wait, second_wait = (later.at - earlier.at for earlier, later in pairwise(requests))
+    assert first_wait >= 0.045 and second_wait >= 0.095
+    (event,) = routing_events(topics, message.contact_id)
+    assert (event.type, event.attempt) == (RET.ROUTING_EVENT_TYPE_REPLY_SENT, 3)
 
 
 def test_an_x_reply_uses_the_dm_endpoint(replying_gateway: GatewayProcess, stub: PlatformStub, topics: str) -> None:
