@@ -12,13 +12,14 @@ from pydantic import Field, field_validator
 
 from contactrouting.agent_tokens import MIN_SECRET_BYTES
 from contactrouting.config import DEFAULT_ROUTER_GRPC_PORT, ServiceSettings
-from contactrouting.grpc_runtime import ServerTls, build_grpc_server
+from contactrouting.grpc_runtime import ServerTls
 from contactrouting.kafka_io import ProtoProducer
 from contactrouting.v1 import agent_desk_pb2_grpc
 from services.router.adapters import grpc_agent_desk, grpc_routing_admin
 from services.router.adapters.agent_authentication import AgentAuthenticator
 from services.router.adapters.agent_profile_table import AgentProfileTable
 from services.router.adapters.contact_intake import ContactIntake
+from services.router.adapters.desk_server import DeskServer
 from services.router.adapters.feedback_intake import FeedbackIntake
 from services.router.adapters.kafka_publisher import RouterPublisher
 from services.router.adapters.recovery import RoutingEventsReader, restore
@@ -40,7 +41,7 @@ class RouterSettings(ServiceSettings):
     routing_policy_file: Path = Path("config/routing_policy.yaml")
     router_tick_interval_s: float = Field(default=0.2, gt=0, le=5)
     router_policy_check_interval_s: float = Field(default=1.0, gt=0)
-    # The sync gRPC server holds one worker thread per connected agent stream.
+    # Concurrent gRPC calls, agent streams included; more are refused with RESOURCE_EXHAUSTED.
     router_max_agent_streams: int = Field(default=512, ge=8)
     router_startup_timeout_s: float = Field(default=120.0, gt=0)
     # Secret that agent login tokens are signed with (`skillsctl agents token`); empty accepts any login.
@@ -118,14 +119,14 @@ class Router:
         if not surveys.enabled:
             log.warning("surveys_disabled", hint="set FEEDBACK_TOKEN_SECRET to send satisfaction surveys")
         admin = grpc_routing_admin.RoutingAdminServicer(self.switchboard, settings.router_admin_token)
-        self.server, self._health = build_grpc_server(
+        self.server = DeskServer(
             self.address,
             [
                 lambda server: agent_desk_pb2_grpc.add_AgentDeskServicer_to_server(desk, server),
                 lambda server: agent_desk_pb2_grpc.add_RoutingAdminServicer_to_server(admin, server),
             ],
             [grpc_agent_desk.SERVICE_NAME, grpc_routing_admin.SERVICE_NAME],
-            max_workers=settings.router_max_agent_streams,
+            max_concurrent_rpcs=settings.router_max_agent_streams,
             tls=ServerTls.from_settings(settings),
         )
         self._set_health(NOT_SERVING)
@@ -164,7 +165,7 @@ class Router:
             thread.join(timeout=grace_s)
         self.switchboard.disconnect_all()
         self.publisher.flush(grace_s)
-        self.server.stop(grace=1.0).wait(grace_s)
+        self.server.stop(grace_s=1.0, timeout_s=grace_s)
         self.publisher.close(grace_s)
         self.switchboard.metrics.uninstall()
         log.info("service_stopped")
@@ -190,4 +191,4 @@ class Router:
 
     def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
         for name in ("", grpc_agent_desk.SERVICE_NAME, grpc_routing_admin.SERVICE_NAME):
-            self._health.set(name, status)
+            self.server.set_health(name, status)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import structlog
@@ -20,19 +20,22 @@ SERVICE_NAME = agent_desk_pb2.DESCRIPTOR.services_by_name["AgentDesk"].full_name
 
 
 class AgentDeskServicer(agent_desk_pb2_grpc.AgentDeskServicer):
-    """Reads the agent's messages on a thread of its own and writes the session's messages as the response."""
+    """Each stream is a coroutine on the server's event loop: a task reads the agent's messages while the stream
+    writes the session's; no thread per stream. Switchboard calls are short and take its lock, so they run on the
+    loop itself."""
 
     def __init__(self, switchboard: Switchboard, authenticator: AgentAuthenticator, ready: Callable[[], bool]) -> None:
         self._switchboard = switchboard
         self._authenticator = authenticator
         self._ready = ready
 
-    def Connect(
-        self, request_iterator: Iterator[agent_desk_pb2.AgentMessage], context: grpc.ServicerContext
-    ) -> Iterator[agent_desk_pb2.DeskMessage]:
+    async def Connect(  # type: ignore[override]
+        self, request_iterator: AsyncIterator[agent_desk_pb2.AgentMessage], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[agent_desk_pb2.DeskMessage]:
         if not self._ready():
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the router is still loading agents and contacts")
-        first = next(request_iterator, None)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the router is still loading agents and contacts")
+        requests = aiter(request_iterator)
+        first = await anext(requests, None)
         if first is None:
             return
         if first.WhichOneof("kind") != "login" or not first.login.agent_id:
@@ -44,20 +47,23 @@ class AgentDeskServicer(agent_desk_pb2_grpc.AgentDeskServicer):
             yield agent_desk_pb2.DeskMessage(error=refusal)
             return
         session = DeskSession(first.login.agent_id)
-        context.add_callback(lambda: self._switchboard.disconnect(session))
-        if self._switchboard.connect(session):
-            reader = threading.Thread(
-                target=self._read, args=(request_iterator, session), name=f"desk-{session.session_id}", daemon=True
-            )
-            reader.start()
-        yield from session.messages()
-
-    def _read(self, requests: Iterator[agent_desk_pb2.AgentMessage], session: DeskSession) -> None:
+        reader: asyncio.Task[None] | None = None
         try:
-            for message in requests:
+            if self._switchboard.connect(session):
+                reader = asyncio.create_task(self._read(requests, session), name=f"desk-{session.session_id}")
+            async for message in session.stream():
+                yield message
+        finally:
+            if reader is not None:
+                reader.cancel()
+            self._switchboard.disconnect(session)
+
+    async def _read(self, requests: AsyncIterator[agent_desk_pb2.AgentMessage], session: DeskSession) -> None:
+        try:
+            async for message in requests:
                 self._handle(session, message)
-        except grpc.RpcError:
-            pass  # the client went away; the termination callback disconnects the agent
+        except (grpc.RpcError, asyncio.CancelledError):
+            pass  # the client went away, or the stream ended first; the stream disconnects the agent
         except Exception:
             log.exception("desk_stream_failed", session=session.session_id)
         finally:

@@ -3,6 +3,7 @@ dashboards."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 
@@ -56,30 +57,36 @@ def bearer_token_matches(context: grpc.ServicerContext, expected: str) -> bool:
 
 
 class RoutingAdminServicer(agent_desk_pb2_grpc.RoutingAdminServicer):
+    """Coroutines on the desk server's loop; the work (under the switchboard's lock, or a report over the whole
+    history window) runs on a worker thread, so agent streams never wait for an operator's query."""
+
     def __init__(self, switchboard: Switchboard, admin_token: str = "") -> None:
         self._switchboard = switchboard
         self._admin_token = admin_token
 
-    def _authorize(self, context: grpc.ServicerContext) -> None:
+    async def _authorize(self, context: grpc.aio.ServicerContext) -> None:
         if self._admin_token and not bearer_token_matches(context, self._admin_token):
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "RoutingAdmin needs 'authorization: Bearer <admin token>'")
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED, "RoutingAdmin needs 'authorization: Bearer <admin token>'"
+            )
 
-    def GetQueueStats(
-        self, request: agent_desk_pb2.GetQueueStatsRequest, context: grpc.ServicerContext
+    async def GetQueueStats(  # type: ignore[override]
+        self, request: agent_desk_pb2.GetQueueStatsRequest, context: grpc.aio.ServicerContext
     ) -> agent_desk_pb2.GetQueueStatsResponse:
-        self._authorize(context)
-        views = [v for v in self._switchboard.queue_stats() if not request.queue or v.queue == request.queue]
+        await self._authorize(context)
+        stats = await asyncio.to_thread(self._switchboard.queue_stats)
+        views = [v for v in stats if not request.queue or v.queue == request.queue]
         if request.queue and not views:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"no queue named {request.queue!r}")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no queue named {request.queue!r}")
         return agent_desk_pb2.GetQueueStatsResponse(queues=[queue_stats(view) for view in views])
 
-    def ExplainContact(
-        self, request: agent_desk_pb2.ExplainContactRequest, context: grpc.ServicerContext
+    async def ExplainContact(  # type: ignore[override]
+        self, request: agent_desk_pb2.ExplainContactRequest, context: grpc.aio.ServicerContext
     ) -> agent_desk_pb2.ExplainContactResponse:
-        self._authorize(context)
+        await self._authorize(context)
         if not request.contact_id:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "contact_id is required")
-        record, position = self._switchboard.explain(request.contact_id)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "contact_id is required")
+        record, position = await asyncio.to_thread(self._switchboard.explain, request.contact_id)
         response = agent_desk_pb2.ExplainContactResponse(contact_id=request.contact_id, state="unknown")
         if record is not None:
             response.state = record.state
@@ -89,21 +96,21 @@ class RoutingAdminServicer(agent_desk_pb2_grpc.RoutingAdminServicer):
             response.estimated_wait_ms = int(position[1] * 1000)
         return response
 
-    def GetServiceReport(
-        self, request: agent_desk_pb2.GetServiceReportRequest, context: grpc.ServicerContext
+    async def GetServiceReport(  # type: ignore[override]
+        self, request: agent_desk_pb2.GetServiceReportRequest, context: grpc.aio.ServicerContext
     ) -> agent_desk_pb2.GetServiceReportResponse:
         """Figures of the contacts completed in [since, until), from the window of history the router keeps."""
-        self._authorize(context)
+        await self._authorize(context)
         group_by = request.group_by or ALL
         if group_by not in GROUPINGS:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"group_by must be one of {', '.join(GROUPINGS)}")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"group_by must be one of {', '.join(GROUPINGS)}")
         period = Period(
             seconds(request.since) if request.HasField("since") else -math.inf,
             seconds(request.until) if request.HasField("until") else math.inf,
         )
         if period.since >= period.until:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
-        rows = self._switchboard.service.report(period, group_by)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
+        rows = await asyncio.to_thread(self._switchboard.service.report, period, group_by)
         response = agent_desk_pb2.GetServiceReportResponse(
             group_by=group_by, rows=[service_report_row(row) for row in rows]
         )
