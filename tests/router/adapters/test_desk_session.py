@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any, cast
 
+from kafka.future import Future
 from kafka.producer.future import FutureRecordMetadata
 
 from contactrouting.v1 import agent_desk_pb2
@@ -64,3 +66,39 @@ def test_a_client_that_stops_reading_is_dropped() -> None:
         session.send(closed(f"c{number}"))
     assert session.closed
     assert list(session.messages()) == []
+
+
+def test_an_asyncio_stream_waits_for_acks_and_wakes_on_messages_from_other_threads() -> None:
+    async def scenario() -> list[str]:
+        session = DeskSession("ana")
+        ack = Future()
+        received: list[str] = []
+
+        async def drain() -> None:
+            async for message in session.stream():
+                received.append(message.contact_closed.contact_id)
+
+        stream = asyncio.create_task(drain())
+        await asyncio.sleep(0.05)
+        sender = threading.Thread(target=lambda: session.send(closed("c1"), after=[cast(FutureRecordMetadata, ack)]))
+        sender.start()
+        sender.join()
+        session.send(closed("c2"))
+        await asyncio.sleep(0.1)
+        assert received == [], "nothing may pass before the ack"
+        threading.Thread(target=ack.success, args=(None,)).start()  # acks arrive on the producer's I/O thread
+        threading.Thread(target=session.close).start()
+        await asyncio.wait_for(stream, 2)
+        return received
+
+    assert asyncio.run(scenario()) == ["c1", "c2"]
+
+
+def test_a_failed_ack_ends_an_asyncio_stream_without_the_message() -> None:
+    async def scenario() -> list[agent_desk_pb2.DeskMessage]:
+        session = DeskSession("ana", ack_timeout_s=1)
+        session.send(closed("c1"), after=[cast(FutureRecordMetadata, Future().failure(RuntimeError("broker down")))])
+        session.send(closed("c2"))
+        return [message async for message in session.stream()]
+
+    assert asyncio.run(scenario()) == []
