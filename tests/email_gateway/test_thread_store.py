@@ -32,6 +32,23 @@ def test_messages_find_their_conversation_by_id_tag_and_reference(store_engine: 
     assert threads.sent("<1@customer>") is None  # received, not sent
 
 
+def test_one_reading_answers_every_lookup_of_a_mail(store_engine: sa.Engine) -> None:
+    threads = ThreadStore(store_engine)
+    threads.record(BILLING, "<1@customer>", "contact-1")
+    threads.record(BILLING, "<2@us>", "contact-1", direction="out")
+    with threads.reading() as reader:
+        assert reader.contact_for("<1@customer>") == "contact-1"
+        assert reader.contact_for("<new@customer>") is None
+        assert reader.sent("<2@us>") == ("contact-1", BILLING)
+        assert reader.by_message_ids(["<x@y>", "<2@us>"]) == BILLING
+        assert reader.by_tag("AB23CD") == reader.by_id("conv-billing") == BILLING
+        assert reader.tag_taken("AB23CD") and not reader.tag_taken("ZZZZZZ")
+    # What another writer committed meanwhile is seen by the next reading.
+    threads.record(Conversation("conv-other", "EF45GH"), "<3@customer>", "contact-3")
+    with threads.reading() as reader:
+        assert reader.by_message_ids(["<3@customer>"]) == Conversation("conv-other", "EF45GH")
+
+
 def test_the_nearest_known_reference_wins(store_engine: sa.Engine) -> None:
     threads = ThreadStore(store_engine)
     other = Conversation("conv-other", "EF45GH")
