@@ -20,7 +20,9 @@ from services.router.domain.facets import ANY_LANGUAGE, MAX_PROFICIENCY, skill_f
 from services.router.domain.model import Agent, AgentSpec, Presence
 
 _NOTHING: frozenset[str] = frozenset()
-_Bucket = dict[str, Agent]
+# Agent ids (values None): a dict of strings only is never tracked by the garbage collector, and the index holds
+# hundreds of thousands of buckets (one per channel, group and facet in use).
+_Bucket = dict[str, None]
 
 
 def _facets(spec: AgentSpec) -> list[tuple[str, str]]:
@@ -44,6 +46,7 @@ def ready_channels(agent: Agent) -> frozenset[str]:
 class AgentIndex:
     def __init__(self) -> None:
         self._members: dict[str, dict[str, Agent]] = {}
+        self._agents: dict[str, Agent] = {}
         self._available: dict[str, int] = {}
         # channel -> group -> facet -> ready agents (nested, so a search hashes only strings, whose hashes are
         # cached). Buckets are kept once empty (they are bounded by the profiles seen), so each agent can hold on
@@ -64,6 +67,7 @@ class AgentIndex:
         if self._filed_spec.get(agent_id) is not spec:
             self.remove(agent)
             self._filed_spec[agent_id] = spec
+            self._agents[agent_id] = agent
             self._facets[agent_id] = _facets(spec)
             self._buckets[agent_id] = {}
             for group in spec.queues:
@@ -80,7 +84,7 @@ class AgentIndex:
                     del bucket[agent_id]
             for channel in channels - filed:
                 for bucket in self._buckets_of(agent_id, channel):
-                    bucket[agent_id] = agent
+                    bucket[agent_id] = None
             agent.ready_channels = channels
             self._filed_channels[agent_id] = channels
 
@@ -98,6 +102,7 @@ class AgentIndex:
             for bucket in by_channel[channel]:
                 del bucket[agent_id]
         del self._facets[agent_id]
+        del self._agents[agent_id]
         agent.ready_channels = _NOTHING
 
     def _count_available(self, spec: AgentSpec, delta: int) -> None:
@@ -115,6 +120,10 @@ class AgentIndex:
                 ready.setdefault(group, {}).setdefault(facet, {}) for group, facet in self._facets[agent_id]
             ]
         return found
+
+    def agent(self, agent_id: str) -> Agent:
+        """The filed agent with this id (bucket entries are ids)."""
+        return self._agents[agent_id]
 
     def members(self, group: str) -> Iterable[Agent]:
         return self._members.get(group, {}).values()

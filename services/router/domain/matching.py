@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from services.router.domain.agent_index import AgentIndex
@@ -174,10 +174,17 @@ def best_ready_agent(
     filtered["language"] = ready - speakers
     if not eligibility.skills:
         return choose_agent(
-            _union(by_language), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
+            _union(index, by_language),
+            eligibility,
+            scoring,
+            preferred_agent,
+            now,
+            total_agents,
+            filtered,
+            feedback=feedback,
         )
     # Speakers of the language with the contact's rarest required skill at or above its minimum, per level.
-    by_level: list[list[dict[str, Agent]]] = []
+    by_level: list[list[dict[str, None]]] = []
     fewest = -1
     for levels in eligibility.skill_levels:
         found = [index.ready_buckets(groups, channel, facets) for facets in levels]
@@ -188,24 +195,31 @@ def best_ready_agent(
     if len(eligibility.skills) > 1:  # the fit averages several skills: every level competes
         every = [bucket for buckets in by_level for bucket in buckets]
         return choose_agent(
-            _union(every), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
+            _union(index, every), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
         )
     # One skill: the fit is its level, so the best level with an eligible agent wins outright.
     for buckets in by_level:
         if buckets:
             match = choose_agent(
-                _union(buckets), eligibility, scoring, preferred_agent, now, total_agents, filtered, feedback=feedback
+                _union(index, buckets),
+                eligibility,
+                scoring,
+                preferred_agent,
+                now,
+                total_agents,
+                filtered,
+                feedback=feedback,
             )
             if match is not None:
                 return match
     return None
 
 
-def _union(buckets: list[dict[str, Agent]]) -> Collection[Agent]:
-    """The agents of possibly overlapping buckets, each once."""
+def _union(index: AgentIndex, buckets: list[dict[str, None]]) -> Iterator[Agent]:
+    """The agents of possibly overlapping buckets of agent ids, each once."""
     if len(buckets) == 1:
-        return buckets[0].values()
-    merged: dict[str, Agent] = {}
+        return map(index.agent, buckets[0])
+    merged: dict[str, None] = {}
     for bucket in buckets:
         merged.update(bucket)
-    return merged.values()
+    return map(index.agent, merged)
