@@ -29,8 +29,9 @@ class RouterPublisher:
         future.add_errback(self._routing_event_failed, event.event_id)
         return future
 
-    def outbound(self, message: contact_pb2.OutboundMessage) -> FutureRecordMetadata:
-        return self._producer.publish(CONTACTS_OUTBOUND, message.conversation_id, message)
+    def outbound(self, message: contact_pb2.OutboundMessage, *, span: bool = True) -> FutureRecordMetadata:
+        """`span=False` when the current span already is the message's PRODUCER span (a survey's)."""
+        return self._producer.publish(CONTACTS_OUTBOUND, message.conversation_id, message, span=span)
 
     def dead_letter(self, letter: contact_pb2.DeadLetter) -> FutureRecordMetadata:
         return self._producer.publish(CONTACTS_DEADLETTER, None, letter)

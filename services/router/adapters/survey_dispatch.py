@@ -96,7 +96,8 @@ class SurveyDispatch:
             span.set_attribute("contact.id", record.contact_id)
             span.set_attribute("survey.id", survey.survey_id)
             ticket = issue_ticket(survey_ticket(survey, record), self._secret)
-            self._publisher.outbound(survey_outbound(survey, record, ticket))
+            # "router survey" is this record's PRODUCER span: a publish span under it would only repeat it.
+            self._publisher.outbound(survey_outbound(survey, record, ticket), span=False)
             event = survey_sent_event(survey, record)
             self._publisher.routing_event(event)
         SURVEYS.add(1, {"queue": survey.contact.queue, "outcome": "sent"})

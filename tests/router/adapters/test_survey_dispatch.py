@@ -49,7 +49,7 @@ class RecordingPublisher:
         self.published.append(event)
         return Acked()
 
-    def outbound(self, message: contact_pb2.OutboundMessage) -> Acked:
+    def outbound(self, message: contact_pb2.OutboundMessage, *, span: bool = True) -> Acked:
         self.published.append(message)
         return Acked()
 

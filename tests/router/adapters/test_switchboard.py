@@ -32,7 +32,7 @@ class RecordingPublisher:
         self.routing_events.append(event)
         return Acked()
 
-    def outbound(self, message: contact_pb2.OutboundMessage) -> Acked:
+    def outbound(self, message: contact_pb2.OutboundMessage, *, span: bool = True) -> Acked:
         self.outbound_messages.append(message)
         return Acked()
 
