@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 import uvicorn
@@ -35,6 +36,8 @@ from services.social_gateway.settings import SocialGatewayConfig, SocialGatewayS
 log = structlog.get_logger()
 
 _KAFKA_RETRY_S = 1.0
+# Webhooks handled at once, each waiting for its Kafka acks on a thread (as many as anyio's default thread pool).
+_WEBHOOK_HANDLERS = 40
 
 
 class DemoSecretsRefused(RuntimeError):
@@ -57,6 +60,7 @@ class SocialGateway:
         self._reply_sender: ReplySender | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
+        self._handlers = ThreadPoolExecutor(_WEBHOOK_HANDLERS, thread_name_prefix="webhook")
 
     def start(self, stop: threading.Event) -> bool:
         """Connect to Kafka (waiting for it if needed), open the HTTP port, start replies; False if stopped first."""
@@ -97,6 +101,7 @@ class SocialGateway:
             WebhookPipeline(intake, ReplayWindow(limits.replay_window_days * 86400)),
             RateLimiter(limits.rate_per_s, limits.rate_burst),
             limits.max_body_bytes,
+            self._handlers,
         )
         app = create_http_app(front_door, is_ready=lambda: self._server is not None and self._server.started)
         app.include_router(telegram_router(self._config.telegram, front_door))
@@ -141,6 +146,7 @@ class SocialGateway:
         if self._server is not None and self._server_thread is not None:
             self._server.should_exit = True
             self._server_thread.join(timeout=15)
+        self._handlers.shutdown(wait=True)  # requests still waiting for their acks finish first
         if self._reply_sender is not None:
             self._reply_sender.join(timeout_s=15)  # the stop event ends its loop; it commits what it settled
         if self._producer is not None:

@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 class KeywordRule:
     queue: str
     keywords: tuple[str, ...]
+    # Single words match whole words only ("bill" must not match "billion"); phrases match as substrings.
+    _words: frozenset[str] = field(init=False, repr=False, compare=False)
+    _phrases: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_words", frozenset(keyword for keyword in self.keywords if " " not in keyword))
+        object.__setattr__(self, "_phrases", tuple(keyword for keyword in self.keywords if " " in keyword))
 
     def matches(self, words: frozenset[str], text: str) -> bool:
-        # Single words match whole words only ("bill" must not match "billion"); phrases match as substrings.
-        return any((keyword in text) if " " in keyword else (keyword in words) for keyword in self.keywords)
+        return not self._words.isdisjoint(words) or any(phrase in text for phrase in self._phrases)
 
 
 @dataclass(frozen=True, slots=True)
