@@ -452,7 +452,7 @@ class RoutingEngine:
         contact.state = ContactState.ASSIGNED
         contact.agent_id = agent_id
         agent.assigned.add(contact.contact_id)
-        self._index.refresh(agent)
+        # No refresh of the index: the offer already took the capacity, and a pending offer never unfiles an agent.
         self._stats.accepted(contact.queue, now - contact.queued_at, now <= contact.sla_deadline, now)
         request = contact.request
         self._sticky.remember(request.customer_id, request.conversation_id, agent_id, now)

@@ -121,6 +121,7 @@ class WaitingRoom:
         """The first waiting contact, in serving order over every bucket the agent may serve, that it accepts."""
         spec = agent.spec
         skills = spec.skills
+        skill_names = (*skills, ANY_SKILL)
         languages = (*spec.languages, ANY_LANGUAGE)
         buckets = self._buckets
         best: _Entry | None = None
@@ -139,18 +140,20 @@ class WaitingRoom:
                     if len(by_skill) <= len(skills):
                         names = [name for name in by_skill if name in skills or name == ANY_SKILL]
                     else:
-                        names = [name for name in (*skills, ANY_SKILL) if name in by_skill]
+                        names = [name for name in skill_names if name in by_skill]
                     for name in names:
                         by_minimum = by_skill[name]
                         level = skills.get(name, 0)
                         for minimum in [m for m in by_minimum if m <= level]:
                             heap = by_minimum[minimum]
-                            if best is not None and heap[0][:3] >= best[:3]:
+                            # Whole entries compare: the (priority, deadline, seq) prefix is unique to a contact, and
+                            # a filing is one tuple shared by its heaps, so versions decide only between filings.
+                            if best is not None and heap[0] >= best:
                                 continue  # even its head (stale or not) cannot beat the best so far
                             entry = _first_accepted(heap, accepts)
                             if not heap:
                                 del by_minimum[minimum]
-                            if entry is not None and (best is None or entry[:3] < best[:3]):
+                            if entry is not None and (best is None or entry < best):
                                 best = entry
                         if not by_minimum:
                             del by_skill[name]
@@ -176,10 +179,11 @@ def _first_accepted(heap: list[_Entry], accepts: Callable[[Contact], bool]) -> _
     found: _Entry | None = None
     while heap:
         entry = heap[0]
-        if not _live(entry):
+        contact = entry[4]
+        if contact.state is not ContactState.WAITING or contact.file_version != entry[3]:  # stale (see _live)
             heapq.heappop(heap)
             continue
-        if accepts(entry[4]):
+        if accepts(contact):
             found = entry
             break
         skipped.append(heapq.heappop(heap))
