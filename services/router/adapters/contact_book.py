@@ -84,15 +84,33 @@ class ContactRecord:
 
 
 class ContactBook:
-    """Open contacts by id, plus the most recent closed ones so ExplainContact can still answer for them."""
+    """Open contacts by id, plus the most recent closed ones so ExplainContact can still answer for them, and the
+    latest contact's trace per conversation, so a new contact's spans link to the one before."""
 
-    def __init__(self, closed_capacity: int = 10_000) -> None:
+    def __init__(self, closed_capacity: int = 10_000, conversation_capacity: int = 200_000) -> None:
         self._open: dict[str, ContactRecord] = {}
         self._closed: OrderedDict[str, ContactRecord] = OrderedDict()
         self._closed_capacity = closed_capacity
+        self._latest_in_conversation: OrderedDict[str, trace.SpanContext] = OrderedDict()
+        self._conversation_capacity = conversation_capacity
 
     def add(self, record: ContactRecord) -> None:
         self._open[record.contact_id] = record
+        self.remember_in_conversation(record)
+
+    def latest_in_conversation(self, conversation_id: str) -> trace.SpanContext | None:
+        """The span of the conversation's most recent contact so far, while it is remembered."""
+        return self._latest_in_conversation.get(conversation_id) if conversation_id else None
+
+    def remember_in_conversation(self, record: ContactRecord) -> None:
+        span_context = trace.get_current_span(record.context).get_span_context()
+        conversation_id = record.event.conversation_id
+        if not conversation_id or not span_context.is_valid:
+            return
+        self._latest_in_conversation[conversation_id] = span_context
+        self._latest_in_conversation.move_to_end(conversation_id)
+        while len(self._latest_in_conversation) > self._conversation_capacity:
+            self._latest_in_conversation.popitem(last=False)
 
     def archive(self, record: ContactRecord) -> None:
         self._closed[record.contact_id] = record

@@ -52,6 +52,16 @@ def contact_request(event: contact_pb2.ContactEvent, now: float) -> ContactReque
     )
 
 
+def contact_attributes(event: contact_pb2.ContactEvent) -> dict[str, str]:
+    """What operators search a contact's spans by; ids only, never the customer's words or identity."""
+    return {
+        "contact.id": event.contact_id,
+        "conversation.id": event.conversation_id or event.contact_id,
+        "contact.channel": channel_name(event.channel),
+        "contact.language": primary_language(event.language),
+    }
+
+
 def agent_spec(profile: agent_pb2.AgentProfile) -> AgentSpec:
     return AgentSpec(
         agent_id=profile.agent_id,

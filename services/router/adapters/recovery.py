@@ -110,6 +110,7 @@ def restore(switchboard: Switchboard, replay: ReplayedLog) -> RecoverySummary:
                     request.customer_id, request.conversation_id, record.agent_id, replayed.queued_at
                 )
             book.archive(record)
+            book.remember_in_conversation(record)  # a later contact of the conversation links to it
             closed += 1
             if record.state == "completed" and not any(e.type == SURVEY_SENT for e in record.history):
                 unsurveyed.append(record)

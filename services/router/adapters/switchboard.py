@@ -18,7 +18,7 @@ from opentelemetry import trace
 from contactrouting.tracing import context_from_traceparent, current_traceparent
 from contactrouting.v1 import agent_desk_pb2, contact_pb2, feedback_pb2, routing_pb2
 from services.router.adapters.contact_book import ContactBook, ContactRecord
-from services.router.adapters.contact_mapping import contact_request, timestamp
+from services.router.adapters.contact_mapping import contact_attributes, contact_request, timestamp
 from services.router.adapters.desk_message_mapping import assignment, desk_message, presence_enum
 from services.router.adapters.desk_session import DeskSession
 from services.router.adapters.kafka_publisher import RouterPublisher
@@ -33,6 +33,7 @@ from services.router.domain import (
     CommandRejected,
     ContactAssigned,
     ContactCompleted,
+    ContactQueued,
     DomainEvent,
     OfferAccepted,
     OfferMade,
@@ -90,14 +91,30 @@ class Switchboard:
             if self._engine.is_known(event.contact_id) or self._book.get(event.contact_id) is not None:
                 log.info("contact_already_known", contact_id=event.contact_id)
                 return []
-            with tracer.start_as_current_span("router enqueue", context=context, kind=trace.SpanKind.CONSUMER) as span:
-                span.set_attribute("contact.id", event.contact_id)
+            # The conversation's earlier contact is a span link: a customer's whole journey is found from any contact.
+            earlier = self._book.latest_in_conversation(event.conversation_id)
+            with tracer.start_as_current_span(
+                "router enqueue",
+                context=context,
+                kind=trace.SpanKind.CONSUMER,
+                links=[trace.Link(earlier)] if earlier is not None else None,
+            ) as span:
                 now = self._clock()
                 request = contact_request(event, now)
-                span.set_attribute("contact.channel", request.channel)
-                span.set_attribute("contact.language", request.language)
+                span.set_attributes(contact_attributes(event))
                 self._book.add(ContactRecord(event, otel_context.get_current()))
-                return self._deliver(self._engine.enqueue(request, now), now)
+                with tracer.start_as_current_span("router match") as match:
+                    events = self._engine.enqueue(request, now)
+                    queued = next((e for e in events if isinstance(e, ContactQueued)), None)
+                    offer = next((e for e in events if isinstance(e, OfferMade)), None)
+                    match.set_attribute("routing.outcome", "offered" if offer else "waiting")
+                    if queued is not None:
+                        span.set_attribute("contact.queue", queued.queue)
+                        match.set_attribute("routing.relaxation_step", queued.relaxation_step)
+                    if offer is not None:
+                        match.set_attribute("routing.candidates_considered", offer.decision.candidates_considered)
+                        match.set_attribute("agent.id", offer.agent_id)
+                return self._deliver(events, now)
 
     def upsert_agent(self, spec: AgentSpec) -> None:
         with self._lock:
@@ -332,10 +349,14 @@ class Switchboard:
             with self._in_trace_of(record):
                 if isinstance(event, OfferMade) and record is not None:
                     with tracer.start_as_current_span("router offer", kind=trace.SpanKind.PRODUCER) as span:
-                        span.set_attribute("contact.id", event.contact_id)
+                        span.set_attributes(contact_attributes(record.event))
+                        span.set_attribute("contact.queue", record.queue)
                         span.set_attribute("routing.offer_id", event.offer_id)
+                        span.set_attribute("agent.id", event.agent_id)
                         span.set_attribute("routing.relaxation_step", event.decision.relaxation_step)
                         span.set_attribute("routing.candidates_considered", event.decision.candidates_considered)
+                        span.set_attribute("routing.decision_summary", event.decision.summary)
+                        span.set_attribute("routing.needs_translation", event.needs_translation)
                         futures.append(self._publish(event, record))
                         self._notify(event, record, now, futures)
                     continue
