@@ -109,6 +109,9 @@ class MailIntake:
             event = self._contact_event(mail, mailbox, conversation, key)
             span.set_attribute("contact.id", event.contact_id)
             span.set_attribute("conversation.id", event.conversation_id)
+            span.set_attribute("contact.channel", "email")
+            span.set_attribute("contact.language", event.language)
+            span.set_attribute("contact.queue", event.queue)
             try:
                 self._publisher.publish_contact(event)
             except PublishFailed as error:

@@ -151,6 +151,12 @@ def test_spans_carry_what_operators_search_by(journey: Journey, label: str) -> N
         )
         assert attributes["contact.language"] == contact.language == "en"
         assert attributes["contact.queue"] == contact.queue == "general"
+    gateway_span = next(s for s in spans if s["name"] in ("email receive", "telegram message"))
+    assert {k: gateway_span["attributes"][k] for k in ("contact.id", "contact.language", "contact.queue")} == {
+        "contact.id": contact.contact_id,
+        "contact.language": "en",
+        "contact.queue": "general",
+    }
     decision = offered["attributes"]
     assert decision.keys() >= DECISION_ATTRIBUTES, offered
     assert decision["agent.id"] == AGENT
