@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.router.domain.facets import ANY_LANGUAGE, level_facets
 from services.router.domain.model import Agent, Contact, Presence
 from services.router.domain.policy import RelaxationStep
 
 UNDETERMINED_LANGUAGE = "und"
+_NOBODY: frozenset[str] = frozenset()
 BASE_STEP = "base"
 
 
@@ -23,7 +25,8 @@ class Eligibility:
     language: str
     fallback_languages: frozenset[str]
     groups: frozenset[str]
-    # The contact's own set of agents who declined it, shared (not copied) so it stays current.
+    # The contact's own set of agents who declined it, shared (not copied) so it stays current; an empty frozenset
+    # for requirements shared by contacts nobody declined (see eligibility_for).
     declined_by: Set[str]
     step_name: str
     # Ready-index facets to search: the contact's languages, and per required skill the facets per level.
@@ -88,19 +91,45 @@ def step_profiles(steps: tuple[RelaxationStep, ...]) -> tuple[StepProfile, ...]:
 
 
 def eligibility_for(contact: Contact, profile: StepProfile) -> Eligibility:
-    """Requirements of `contact` under the relaxation `profile` of its current step."""
+    """Requirements of `contact` under the relaxation `profile` of its current step.
+
+    A contact nobody declined shares its requirements with every contact of the same queue, channel, language and
+    skills (they are cached, and most contacts are never declined); a declined contact gets its own, which see its
+    set of decliners as it grows (`Contact.decline` drops the cached requirements when the first one appears)."""
+    request = contact.request
+    required = tuple(sorted(contact.required_skills.items()))
+    if contact.declined_by:
+        return _requirements(contact.queue, request.channel, request.language, required, profile, contact.declined_by)
+    return _undeclined(contact.queue, request.channel, request.language, required, profile)
+
+
+@lru_cache(maxsize=1 << 16)
+def _undeclined(
+    queue: str, channel: str, language: str, required: tuple[tuple[str, int], ...], profile: StepProfile
+) -> Eligibility:
+    return _requirements(queue, channel, language, required, profile, _NOBODY)
+
+
+def _requirements(
+    queue: str,
+    channel: str,
+    language: str,
+    required: tuple[tuple[str, int], ...],
+    profile: StepProfile,
+    declined_by: Set[str],
+) -> Eligibility:
     lower_by = profile.lower_by
-    language = "" if contact.request.language == UNDETERMINED_LANGUAGE else contact.request.language
-    skills = tuple(sorted((skill, max(1, level - lower_by)) for skill, level in contact.required_skills.items()))
+    language = "" if language == UNDETERMINED_LANGUAGE else language
+    skills = tuple((skill, max(1, level - lower_by)) for skill, level in required)
     # The contact's language first, then what the step allows instead; any language when undetermined.
     languages = (language, *sorted(profile.fallback_languages - {language})) if language else (ANY_LANGUAGE,)
     return Eligibility(
-        channel=contact.request.channel,
+        channel=channel,
         skills=skills,
         language=language,
         fallback_languages=profile.fallback_languages,
-        groups=profile.extra_groups | {contact.queue} if profile.extra_groups else frozenset((contact.queue,)),
-        declined_by=contact.declined_by,
+        groups=profile.extra_groups | {queue} if profile.extra_groups else frozenset((queue,)),
+        declined_by=declined_by,
         step_name=profile.name,
         languages_to_match=languages,
         skill_levels=tuple(level_facets(languages, skill, minimum) for skill, minimum in skills),

@@ -467,7 +467,7 @@ class RoutingEngine:
         if not isinstance(offer, Offer):
             return offer
         contact, agent = self._close_offer(offer, now)
-        contact.declined_by.add(agent_id)
+        contact.decline(agent_id)
         events: list[DomainEvent] = [OfferRejected(offer_id, contact.contact_id, agent_id, reason, now)]
         events += self._retry(contact, now)
         return events + self._pull(agent, now)
@@ -593,7 +593,7 @@ class RoutingEngine:
         contact.offer_id = None
         agent.offer_id = None
         agent.release(contact.channel, now)
-        contact.declined_by.add(agent.agent_id)
+        contact.decline(agent.agent_id)
         self._stats.timed_out(contact.queue)
         events: list[DomainEvent] = [OfferTimedOut(offer.offer_id, contact.contact_id, agent.agent_id, now)]
         events += self._set_presence(agent, Presence.AWAY, "missed_offer", now)

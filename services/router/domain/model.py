@@ -147,6 +147,12 @@ class Contact:
     def priority(self) -> int:
         return self.base_priority + self.aging_boost + self.escalation_boost
 
+    def decline(self, agent_id: str) -> None:
+        """The agent rejected or missed the contact and is not asked again. Requirements cached while nobody had
+        declined are shared with other contacts (see eligibility_for), so they are rebuilt."""
+        self.declined_by.add(agent_id)
+        self.eligibility = None
+
     def order_key(self) -> tuple[int, float, int]:
         """Waiting contacts are served by priority, then SLA deadline, then arrival."""
         return (-self.priority, self.sla_deadline, self.seq)

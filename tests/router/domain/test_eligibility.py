@@ -122,3 +122,13 @@ def test_fallback_language_step_allows_other_speakers_and_marks_translation() ->
     assert relaxed.rejection(english) is None
     assert relaxed.needs_translation(english)
     assert not relaxed.needs_translation(live())
+
+
+def test_requirements_shared_while_nobody_declined_are_rebuilt_on_the_first_decline() -> None:
+    first, second = waiting(), waiting()
+    assert requirements(first) is requirements(second)
+    first.eligibility = requirements(first)
+    first.decline("a1")
+    assert first.eligibility is None
+    assert requirements(first).rejection(live()) == "declined"
+    assert requirements(second).rejection(live()) is None
