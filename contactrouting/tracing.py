@@ -71,7 +71,10 @@ def setup_tracing(service_name: str, settings: ServiceSettings) -> TracerProvide
     if settings.otel_exporter_otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter(endpoint=settings.otel_exporter_otlp_endpoint, insecure=True)
+        endpoint = settings.otel_exporter_otlp_endpoint
+        # https:// is TLS, verified against OTEL_EXPORTER_OTLP_CERTIFICATE (or the system CAs); http:// is plain,
+        # for a collector on the pod network or the same host.
+        exporter = OTLPSpanExporter(endpoint=endpoint, insecure=not endpoint.lower().startswith("https://"))
     else:
         exporter = JsonLinesSpanExporter(settings.trace_dir / f"{service_name}.jsonl")
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))

@@ -68,13 +68,19 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
 class OtlpTraceReceiver:
     """`with OtlpTraceReceiver() as receiver:` then export to `receiver.endpoint` and `receiver.wait_for(n)`."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: tuple[bytes, bytes] | None = None) -> None:
+        """`tls`: (certificate chain, private key) in PEM, for a receiver that speaks only TLS (https://)."""
         self.port = port or free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
         self._service = _TraceService()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._service, self._server)
-        self._server.add_insecure_port(f"127.0.0.1:{self.port}")
+        if tls is None:
+            self.endpoint = f"http://127.0.0.1:{self.port}"
+            self._server.add_insecure_port(f"127.0.0.1:{self.port}")
+        else:
+            self.endpoint = f"https://localhost:{self.port}"
+            credentials = grpc.ssl_server_credentials([(tls[1], tls[0])])
+            self._server.add_secure_port(f"127.0.0.1:{self.port}", credentials)
 
     def __enter__(self) -> OtlpTraceReceiver:
         self._server.start()
