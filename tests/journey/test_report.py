@@ -9,7 +9,7 @@ import pytest
 from services.journey.adapters.report import duration, render_json, render_text
 from services.journey.domain import SpanSummary, build_journey
 
-from .scenario import BASE, offered_timed_out_reoffered_accepted_completed
+from .scenario import BASE, RET, decision, offered_timed_out_reoffered_accepted_completed, routing_event
 
 NOW = BASE + 3600
 
@@ -97,3 +97,24 @@ def test_text_shows_the_trace_as_a_tree() -> None:
         "      +0.100s      router: router enqueue (0.002s)",
         "       +12.5s        router: router offer (0.002s)",
     ]
+
+
+def test_an_offer_that_needs_translation_says_so() -> None:
+    events = [
+        routing_event("c-9", RET.ROUTING_EVENT_TYPE_QUEUED, BASE),
+        routing_event(
+            "c-9",
+            RET.ROUTING_EVENT_TYPE_OFFERED,
+            BASE + 600,
+            agent_id="a-1",
+            offer_id="o-1",
+            attempt=1,
+            needs_translation=True,
+            decision=decision("a-1", "fallback language en"),
+        ),
+    ]
+    journey = build_journey("c-9", events, [], NOW)
+
+    [offered] = [step for step in journey.contacts[0].steps if step.kind == "offered"]
+    assert offered.needs_translation
+    assert "agent a-1, offer o-1 (attempt 1), needs translation: fallback language en" in render_text(journey)

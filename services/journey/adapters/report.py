@@ -98,6 +98,8 @@ def _step_details(step: Step) -> str:
         parts.append(f"offer {step.offer_id}" + (f" (attempt {step.attempt})" if step.attempt else ""))
     if step.disposition:
         parts.append(f"disposition {step.disposition}")
+    if step.needs_translation:
+        parts.append("needs translation")
     details = ", ".join(parts)
     if step.reason:
         details += f": {step.reason}"

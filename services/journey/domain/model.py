@@ -31,6 +31,7 @@ class Step:
     reason: str = ""
     disposition: str = ""
     decision: Decision | None = None
+    needs_translation: bool = False
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,7 @@ def _steps(events: list[routing_pb2.RoutingEvent], received_at: float | None) ->
             disposition=event.disposition,
             # Every event carries the router's latest decision; it explains the offer it was made for.
             decision=_decision(event.decision) if offered and event.HasField("decision") else None,
+            needs_translation=event.needs_translation,
         )
         previous = at
 

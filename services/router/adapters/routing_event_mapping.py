@@ -82,8 +82,9 @@ def routing_event(event: DomainEvent, record: ContactRecord) -> routing_pb2.Rout
     match event:
         case ContactQueued():
             message.contact.CopyFrom(contact)
-        case OfferMade(offer_id=offer_id, agent_id=agent_id, attempt=attempt):
+        case OfferMade(offer_id=offer_id, agent_id=agent_id, attempt=attempt, needs_translation=needs_translation):
             message.offer_id, message.agent_id, message.attempt = offer_id, agent_id, attempt
+            message.needs_translation = needs_translation
         case OfferAccepted(offer_id=offer_id, agent_id=agent_id):
             message.offer_id, message.agent_id = offer_id, agent_id
         case ContactAssigned(agent_id=agent_id):
