@@ -2,6 +2,36 @@
 
 Steps of rising fixed rate find saturation; then the latency from sending a contact to its offer reaching the
 agent's process is measured at 50 % and 90 % of the sustained rate. See bench/README.md for the definitions.
+
+Router figures (performance round, 2026-11-25, 2 shared cores at load average 4-11, so ranges, not points).
+The primary figure is the router's CPU per contact, measured apart from the gateways: skills + router only,
+2,000 ContactEvents produced straight to contacts.inbound at 200/s, 500 agents of `bench.agent_fleet`, router
+CPU from /proc over the load minus its idle rate (fetch wait 500 ms):
+
+| router at | CPU ms/contact | offered/s at 200/s in | threads | context switches / 10 s |
+|---|---|---|---|---|
+| d2b8fec (before) | 5.8-6.8 (6 runs) | 111-156 | 1,021 | 126k-162k |
+| routing events without a PRODUCER span each | 5.8-6.6 (in-process: 23 -> 3 us per publish) | 137-147 | 1,021 | |
+| intake pipelined, async commit | 5.6-6.4 (latency, not CPU) | 115-156 | 1,021 | |
+| agent desks on grpc.aio | 3.6-4.0 | 155-191 | 23 | 40k-65k |
+| producer linger 2 -> 10 ms (+ domain work) | 3.0-4.2 (producer: 177 -> 145 us/record) | 166-199 | 23 | 32k-77k |
+
+`--quick` (50 agents, so 100 desk threads before), whole platform, gateways' own work included: at d2b8fec
+(20:01 UTC, load 3.9) sustained 40.6/s (80/s failed on p99 1,269 ms), router 31 % of a core at 75/s (4.1 ms per
+contact); at 9f4cb86 (20:42, load 6.3) sustained 157/s, 320/s failed because the load client could send only
+211/s (SMTP and webhook calls block until the gateways' Kafka acks); at 157/s the email gateway used 49 % of a
+core, the router 39 % (2.5 ms/contact), the social gateway 38 %.
+
+What limits it now (py-spy --gil on the router at 200/s, 500 agents): the router is no longer the first process
+to saturate in end_to_end; the gateways are. In the router, a third of the GIL time is the routing domain
+(`choose_agent`, eligibility, index upkeep), then the Kafka client (producer send + sender thread ~20 %, the
+follower that reads the router's own ~6 routing events per contact back to catch the gateways' REPLY_SENT ~8 %),
+OpenTelemetry (~8 % spans, ~4 % JSON export at ~11 us per span, ~6 % metrics: the SDK's `_hash_attributes` per
+measurement), and the asyncio desk loop (~5 %). On a loaded 2-core machine py-spy --gil also samples a GIL
+holder the OS has preempted, so a single cheap frame can top a profile (BoundedList.__init__ 28 %,
+SamplingResult.__init__ 12 % in two quick runs): trust the package shares over single frames. At ~3.5 ms of CPU per contact one router process tops out near
+250-300 contacts/s per core: 2k/s needs the per-contact work cut about sevenfold (the Kafka client and the
+per-record spans and metrics off the Python hot path) or routing split across processes, a design change.
 """
 
 from __future__ import annotations
