@@ -29,9 +29,11 @@ follower that reads the router's own ~6 routing events per contact back to catch
 OpenTelemetry (~8 % spans, ~4 % JSON export at ~11 us per span, ~6 % metrics: the SDK's `_hash_attributes` per
 measurement), and the asyncio desk loop (~5 %). On a loaded 2-core machine py-spy --gil also samples a GIL
 holder the OS has preempted, so a single cheap frame can top a profile (BoundedList.__init__ 28 %,
-SamplingResult.__init__ 12 % in two quick runs): trust the package shares over single frames. At ~3.5 ms of CPU per contact one router process tops out near
-250-300 contacts/s per core: 2k/s needs the per-contact work cut about sevenfold (the Kafka client and the
-per-record spans and metrics off the Python hot path) or routing split across processes, a design change.
+SamplingResult.__init__ 12 % in two quick runs): trust the package shares over single frames.
+
+At ~3.5 ms of CPU per contact one router process tops out near 250-300 contacts/s per core: 2k/s needs the
+per-contact work cut about sevenfold (the Kafka client and the per-record spans and metrics off the Python hot
+path) or routing split across processes, a design change.
 """
 
 from __future__ import annotations
