@@ -76,6 +76,11 @@ class ReasonLabels(TypedDict):
     reason: str
 
 
+class SkippedItemLabels(TypedDict):
+    platform: str  # messenger | instagram | whatsapp | telegram | x
+    reason: str  # echo | delivery | read | status | own_message | bot_sender | unsupported
+
+
 class FeedbackLabels(TypedDict):
     channel: str
     scale: str  # csat | nps
@@ -238,6 +243,7 @@ class Instruments:
     agents_by_presence: ObservedGauge[PresenceLabels]
     agent_occupancy: ObservedGauge[ChannelLabels]
     webhook_signature_failures: Counter[WebhookSignatureLabels]
+    webhook_items_skipped: Counter[SkippedItemLabels]
     smtp_rejects: Counter[ReasonLabels]
     feedback_recorded: Counter[FeedbackLabels]
     feedback_refused: Counter[ReasonLabels]
@@ -301,6 +307,12 @@ def build_instruments(meter: Meter) -> Instruments:
             "{request}",
             "Webhook calls refused for a missing or invalid signature.",
             _keys(WebhookSignatureLabels),
+        ).bind(meter),
+        webhook_items_skipped=Counter[SkippedItemLabels](
+            "webhook.items.skipped",
+            "{item}",
+            "Webhook items that are not customer contacts (echoes, receipts, statuses), recorded and never routed.",
+            _keys(SkippedItemLabels),
         ).bind(meter),
         smtp_rejects=Counter[ReasonLabels](
             "smtp.rejects", "{message}", "SMTP transactions refused, by reason code.", _keys(ReasonLabels)
@@ -368,6 +380,7 @@ SLA_ATTAINMENT = INSTRUMENTS.sla_attainment
 AGENTS_BY_PRESENCE = INSTRUMENTS.agents_by_presence
 AGENT_OCCUPANCY = INSTRUMENTS.agent_occupancy
 WEBHOOK_SIGNATURE_FAILURES = INSTRUMENTS.webhook_signature_failures
+WEBHOOK_ITEMS_SKIPPED = INSTRUMENTS.webhook_items_skipped
 SMTP_REJECTS = INSTRUMENTS.smtp_rejects
 FEEDBACK_RECORDED = INSTRUMENTS.feedback_recorded
 FEEDBACK_REFUSED = INSTRUMENTS.feedback_refused

@@ -81,8 +81,9 @@ def test_publishes_new_messages_once_and_counts_the_rest() -> None:
     sink, seen = MemorySink(), MemorySeen()
     intake = WebhookIntake(sink, seen, QueueRules("general"), clock_ns=lambda: 1700000000_250000000)
     batch = Normalized((message("1"), message("2"), message("1")), (SkippedItem(Platform.TELEGRAM, SkipReason.READ),))
-    assert intake.accept(batch) == IntakeOutcome(published=2, duplicates=1, skipped=1)
-    assert intake.accept(batch) == IntakeOutcome(published=0, duplicates=3, skipped=1)
+    read_receipt = {("telegram", "read"): 1}
+    assert intake.accept(batch) == IntakeOutcome(published=2, duplicates=1, skipped=1, skipped_by_reason=read_receipt)
+    assert intake.accept(batch) == IntakeOutcome(published=0, duplicates=3, skipped=1, skipped_by_reason=read_receipt)
     assert [event.source.platform_message_id for event in sink.events] == ["1", "2"]
     assert sink.events[0].received_at.ToNanoseconds() == 1700000000_250000000
 

@@ -1,4 +1,5 @@
-"""The gateway's Prometheus endpoint counts contacts, refused signatures and dead letters, with no ids in labels."""
+"""The gateway's Prometheus endpoint counts contacts, refused signatures, dead letters and skipped items, with no ids
+in labels."""
 
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def test_metrics_count_contacts_signature_failures_and_dead_letters(topics: str,
         assert http.post(url, json=update, headers=SECRET).status_code == 200
         assert http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}).status_code == 403
         assert http.post(url, content=b"{oops", headers=SECRET).status_code == 400
+        bot_message = {**update["message"], "from": {"id": 7, "is_bot": True}}  # type: ignore[dict-item]
+        from_a_bot = {"update_id": 2, "message": bot_message}
+        assert http.post(url, json=from_a_bot, headers=SECRET).status_code == 200
+        assert http.post(url, json={"update_id": 3, "poll": {"id": "p"}}, headers=SECRET).status_code == 200
         deadline = time.monotonic() + 10
         while True:
             text = http.get(f"http://127.0.0.1:{metrics_port}/metrics").text
@@ -60,6 +65,9 @@ def test_metrics_count_contacts_signature_failures_and_dead_letters(topics: str,
         assert received == 1
         assert sample(text, "webhook_signature_failures_total", platform="telegram", verdict="invalid") == 1
         assert sample(text, "contacts_dead_letters_total", source="social_gateway.telegram", reason="json_invalid") == 1
+        # Recorded, never routed: a bot's message and an update that is no message at all.
+        assert sample(text, "webhook_items_skipped_total", platform="telegram", reason="bot_sender") == 1
+        assert sample(text, "webhook_items_skipped_total", platform="telegram", reason="unsupported") == 1
         assert str(chat_id) not in text
     finally:
         gateway.stop()

@@ -13,7 +13,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.exc import SQLAlchemyError
 
-from contactrouting.metrics import DEAD_LETTERS, WEBHOOK_SIGNATURE_FAILURES
+from contactrouting.metrics import DEAD_LETTERS, WEBHOOK_ITEMS_SKIPPED, WEBHOOK_SIGNATURE_FAILURES
 from services.social_gateway.domain.intake import SinkUnavailable, WebhookIntake, hashed
 from services.social_gateway.domain.messages import InboundMessage, MalformedPayload, Normalized
 from services.social_gateway.domain.replay_window import ReplayWindow
@@ -95,6 +95,8 @@ class WebhookPipeline:
         self.counters[f"{delivery.platform}.published"] += outcome.published
         self.counters[f"{delivery.platform}.duplicates"] += outcome.duplicates
         self.counters[f"{delivery.platform}.skipped"] += outcome.skipped
+        for (platform, reason), count in outcome.skipped_by_reason.items():
+            WEBHOOK_ITEMS_SKIPPED.add(count, {"platform": platform, "reason": reason})
         self.counters[f"{delivery.platform}.survey_answers"] += outcome.survey_answers
         log.info(
             "webhook_accepted",

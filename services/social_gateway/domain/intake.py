@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
@@ -68,6 +69,8 @@ class IntakeOutcome:
     skipped: int
     # Messages that answered an open chat survey: published as FeedbackEvents, not as contacts.
     survey_answers: int = 0
+    # The skipped items (receipts, echoes, statuses) by platform and reason, for the operators' counters.
+    skipped_by_reason: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 class _Acks:
@@ -162,6 +165,7 @@ class WebhookIntake:
             duplicates=len(normalized.messages) - len(claimed),
             skipped=len(normalized.skipped),
             survey_answers=len(answers),
+            skipped_by_reason=Counter((item.platform.value, item.reason.value) for item in normalized.skipped),
         )
 
     def _answered(self, key: str, answer: feedback_pb2.FeedbackEvent) -> None:
