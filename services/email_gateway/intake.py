@@ -215,7 +215,8 @@ class MailIntake:
     def _acknowledgement(
         self, event: contact_pb2.ContactEvent, mailbox: Mailbox, conversation: Conversation
     ) -> contact_pb2.OutboundMessage:
-        text = acknowledgement_text(event.language, conversation.reference_tag, mailbox.response_time, event.subject)
+        promise = self._directory.response_time_for(mailbox, event.queue)
+        text = acknowledgement_text(event.language, conversation.reference_tag, promise, event.subject)
         return contact_pb2.OutboundMessage(
             message_id=str(uuid.uuid4()),
             contact_id=event.contact_id,

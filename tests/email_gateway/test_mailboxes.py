@@ -45,3 +45,22 @@ def test_a_rule_never_lowers_priority_and_adds_skills() -> None:
     vip = directory.get("vip@example.com")
     assert vip is not None
     assert directory.hint_for(vip, "a refund please") == RoutingHint("vip", PRIORITY_LEVELS["urgent"], {"refunds": 3})
+
+
+def test_the_promise_quoted_is_that_of_the_queue_the_mail_went_to() -> None:
+    directory = GatewayConfig.model_validate(
+        {
+            "mailboxes": [
+                {"address": "support@example.com", "queue": "general", "response_time": "24 h"},
+                {"address": "vip@example.com", "queue": "vip", "response_time": "1 h"},
+            ],
+            "keyword_rules": [{"keywords": ["urgent"], "queue": "vip"}, {"keywords": ["refund"], "queue": "refunds"}],
+        }
+    ).directory()
+    support = directory.get("support@example.com")
+    assert support is not None
+
+    assert directory.response_time_for(support, "general") == "24 h"
+    assert directory.response_time_for(support, directory.hint_for(support, "urgent: app down").queue) == "1 h"
+    # A queue no mailbox of ours serves directly keeps the mailbox's own promise.
+    assert directory.response_time_for(support, "refunds") == "24 h"

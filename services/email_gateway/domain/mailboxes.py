@@ -53,12 +53,23 @@ class MailboxDirectory:
     def __init__(self, mailboxes: Sequence[Mailbox], rules: Sequence[KeywordRule] = ()) -> None:
         self._mailboxes = {mailbox.address.lower(): mailbox for mailbox in mailboxes}
         self._rules = tuple(rules)
+        # A queue's promise is its own mailbox's (the first one routing to it).
+        self._response_times: dict[str, str] = {}
+        for mailbox in mailboxes:
+            self._response_times.setdefault(mailbox.queue, mailbox.response_time)
 
     def __contains__(self, address: object) -> bool:
         return isinstance(address, str) and address.lower() in self._mailboxes
 
     def get(self, address: str) -> Mailbox | None:
         return self._mailboxes.get(address.lower())
+
+    def response_time_for(self, mailbox: Mailbox, queue: str) -> str:
+        """The first response promised for mail to `mailbox` that went to `queue`: a keyword rule that moved it
+        to another queue (a refund written to support@ goes to billing) makes it that queue's promise."""
+        if queue == mailbox.queue:
+            return mailbox.response_time
+        return self._response_times.get(queue, mailbox.response_time)
 
     def hint_for(self, mailbox: Mailbox, text: str) -> RoutingHint:
         """The mailbox's hint; the first matching keyword rule overrides what it names, priority only upwards."""
