@@ -151,3 +151,24 @@ class AgentIndex:
                     if bucket:
                         found.append(bucket)
         return found
+
+    def ready_by_level(
+        self, groups: Iterable[str], channel: str, levels: tuple[tuple[str, ...], ...]
+    ) -> tuple[list[list[_Bucket]], int]:
+        """`ready_buckets` for each level's facets in one pass, and how many entries they hold together."""
+        found: list[list[_Bucket]] = [[] for _ in levels]
+        ready = self._ready.get(channel)
+        if ready is None:
+            return found, 0
+        total = 0
+        for group in groups:
+            by_facet = ready.get(group)
+            if by_facet is None:
+                continue
+            for buckets, facets in zip(found, levels, strict=True):
+                for facet in facets:
+                    bucket = by_facet.get(facet)
+                    if bucket:
+                        buckets.append(bucket)
+                        total += len(bucket)
+        return found, total

@@ -187,8 +187,7 @@ def best_ready_agent(
     by_level: list[list[dict[str, None]]] = []
     fewest = -1
     for levels in eligibility.skill_levels:
-        found = [index.ready_buckets(groups, channel, facets) for facets in levels]
-        size = sum(len(bucket) for buckets in found for bucket in buckets)
+        found, size = index.ready_by_level(groups, channel, levels)
         if fewest < 0 or size < fewest:
             by_level, fewest = found, size
     filtered["skill"] = speakers - fewest
