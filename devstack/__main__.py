@@ -50,12 +50,13 @@ Contact routing platform is ready.
   logs and traces         {stack.var_dir / "logs"}   {stack.var_dir / "traces"}
 
 Try it:
-  python -c "import smtplib; smtplib.SMTP('127.0.0.1', {p.smtp}).sendmail('kupac@example.net', \\
-      ['support@example.com'], 'Subject: Racun\\n\\nDobar dan, imam problem s racunom.')"
-  curl -s -X POST http://127.0.0.1:{p.webhook}/webhooks/telegram/demo-bot \\
+  .venv/bin/python -c "import smtplib; smtplib.SMTP('127.0.0.1', {p.smtp}).sendmail('kupac@example.net', \\
+      ['support@example.com'], 'From: kupac@example.net\\nSubject: Racun\\n\\nDobar dan, imam problem s racunom.')"
+  curl -sf -X POST http://127.0.0.1:{p.webhook}/webhooks/telegram/demo-bot \\
       -H 'X-Telegram-Bot-Api-Secret-Token: demo-telegram-secret' -H 'content-type: application/json' \\
-      -d '{{"update_id":1,"message":{{"message_id":1,"date":0,"chat":{{"id":42,"type":"private"}},\\
-           "from":{{"id":42,"is_bot":false,"first_name":"Ana","language_code":"hr"}},"text":"Pozdrav!"}}}}'
+      -d '{{"update_id":1,"message":{{"message_id":'"$RANDOM"',"date":'"$(date +%s)"','\\
+'"chat":{{"id":42,"type":"private"}},"from":{{"id":42,"is_bot":false,"first_name":"Ana","language_code":"hr"}},'\\
+'"text":"Pozdrav, ne radi mi prijava."}}}}'
   make demo        scripted agents, mails and webhooks, with every routing decision printed
 
 Press Ctrl-C to stop everything.

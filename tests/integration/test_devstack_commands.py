@@ -55,6 +55,13 @@ def test_run_reaches_ready_answers_on_its_ports_and_stops_cleanly(tmp_path: Path
         for name in PORT_VARS:
             assert _answers(int(env[name])), f"{name}={env[name]} does not answer"
         assert (tmp_path / "stack.json").exists()
+        # The banner's "Try it" commands work as printed: a mail over SMTP and a signed Telegram webhook.
+        tried = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", _try_it_commands("".join(output))],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert tried.returncode == 0, tried.stdout + tried.stderr
+        assert '"published":1' in tried.stdout, tried.stdout
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
@@ -63,6 +70,12 @@ def test_run_reaches_ready_answers_on_its_ports_and_stops_cleanly(tmp_path: Path
     assert "stopped:" in "".join(output)
     assert not (tmp_path / "stack.json").exists()
     assert not any(_answers(int(env[name])) for name in PORT_VARS)
+
+
+def _try_it_commands(banner: str) -> str:
+    """The shell commands the banner offers under "Try it:", up to the `make demo` line."""
+    block = banner.split("Try it:\n", 1)[1]
+    return block.split("  make demo", 1)[0]
 
 
 def test_demo_routes_every_contact_and_prints_a_summary(tmp_path: Path) -> None:
