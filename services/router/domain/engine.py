@@ -492,7 +492,7 @@ class RoutingEngine:
             contact.attempts = 0
             contact.declined_by.clear()
             if ATTEMPTS_EXHAUSTED not in contact.escalations:
-                contact.escalations.add(ATTEMPTS_EXHAUSTED)
+                contact.escalations |= {ATTEMPTS_EXHAUSTED}
                 contact.escalation_boost += self._policy.escalation.breach_boost
             events.append(ContactEscalated(contact.contact_id, ATTEMPTS_EXHAUSTED, contact.priority, now))
         return events + self._route(contact, now)

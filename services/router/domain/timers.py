@@ -90,7 +90,7 @@ def advance(
         (SLA_BREACHED, contact.sla_deadline, escalation.breach_boost),
     ):
         if now >= at and reason not in contact.escalations:
-            contact.escalations.add(reason)
+            contact.escalations |= {reason}
             contact.escalation_boost += points
             events.append(ContactEscalated(contact.contact_id, reason, contact.priority, now))
     step_index = step_index_at(steps, waited)
