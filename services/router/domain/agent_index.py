@@ -14,7 +14,7 @@ and channel).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from services.router.domain.facets import ANY_LANGUAGE, MAX_PROFICIENCY, skill_facet
 from services.router.domain.model import Agent, AgentSpec, Presence
@@ -76,8 +76,19 @@ class AgentIndex:
         if available != self._filed_available.get(agent_id, False):
             self._count_available(spec, 1 if available else -1)
             self._filed_available[agent_id] = available
-        channels = ready_channels(agent)
         filed = self._filed_channels.get(agent_id, _NOTHING)
+        if available:
+            # Most refreshes change nothing the index files by (load moved on a channel that still has room):
+            # check before building the new set of ready channels.
+            load = agent.load
+            for channel, cap in spec.capacity.items():
+                if (cap > load.get(channel, 0)) != (channel in filed):
+                    break
+            else:
+                return
+            channels = ready_channels(agent)
+        else:
+            channels = _NOTHING
         if channels != filed:
             for channel in filed - channels:
                 for bucket in self._buckets[agent_id][channel]:
@@ -121,9 +132,10 @@ class AgentIndex:
             ]
         return found
 
-    def agent(self, agent_id: str) -> Agent:
-        """The filed agent with this id (bucket entries are ids)."""
-        return self._agents[agent_id]
+    @property
+    def agents(self) -> Mapping[str, Agent]:
+        """Filed agents by id (bucket entries are ids)."""
+        return self._agents
 
     def members(self, group: str) -> Iterable[Agent]:
         return self._members.get(group, {}).values()

@@ -216,9 +216,10 @@ def best_ready_agent(
 
 def _union(index: AgentIndex, buckets: list[dict[str, None]]) -> Iterator[Agent]:
     """The agents of possibly overlapping buckets of agent ids, each once."""
+    agent_of = index.agents.__getitem__
     if len(buckets) == 1:
-        return map(index.agent, buckets[0])
+        return map(agent_of, buckets[0])
     merged: dict[str, None] = {}
     for bucket in buckets:
         merged.update(bucket)
-    return map(index.agent, merged)
+    return map(agent_of, merged)
