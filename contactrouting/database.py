@@ -6,6 +6,8 @@ race-safe statement.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +17,8 @@ from sqlalchemy.exc import ArgumentError
 
 # Any fixed 64-bit number: the advisory lock under which schemas are created.
 _SCHEMA_LOCK_KEY = 0x636F6E7461637472
+# Tries at switching a new SQLite file to WAL, about 2 s in all.
+_WAL_ATTEMPTS = 20
 
 
 def engine_url(database_url: str) -> sa.URL:
@@ -69,7 +73,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         # pysqlite's own transaction handling defers BEGIN; we issue it ourselves (below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -82,3 +86,18 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL is kept in the file, so only the first connection switches it. Connections opening a new file at the
+    same moment (replicas starting together) can get "database is locked" on the switch without the busy timeout
+    being used (SQLite refuses to wait where waiting could deadlock), so the switch is retried briefly."""
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
