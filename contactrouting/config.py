@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BROKER_PORT = 19092
@@ -15,6 +15,9 @@ DEFAULT_SMTP_PORT = 2525
 DEFAULT_WEBHOOK_PORT = 8080
 DEFAULT_ROUTER_GRPC_PORT = 50051
 DEFAULT_SKILLS_GRPC_PORT = 50052
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class ServiceSettings(BaseSettings):
@@ -30,6 +33,14 @@ class ServiceSettings(BaseSettings):
     # How long the broker may hold a fetch when there is no data. Kafka answers as soon as data arrives; tansu holds
     # the fetch for the whole wait, so on tansu every hop costs about half of it (devstack sets 20 ms).
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=0, le=10000)
+    # Transport security and authentication towards the brokers (contactrouting.kafka_security builds the options).
+    kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    kafka_ssl_cafile: Path | None = None  # the broker's CA; the system trust store when unset
+    kafka_ssl_certfile: Path | None = None  # client certificate and key: mTLS
+    kafka_ssl_keyfile: Path | None = None
+    kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
     topic_partitions: int = Field(default=3, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 
@@ -53,6 +64,40 @@ class ServiceSettings(BaseSettings):
         for path in (self.grpc_tls_cert_file, self.grpc_tls_key_file, self.grpc_tls_client_ca_file):
             if path is not None and not path.is_file():
                 raise ValueError(f"TLS file not found: {path}")
+        return self
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_coherent(self) -> ServiceSettings:
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL_")
+        tls = protocol in ("SSL", "SASL_SSL")
+        has_credentials = bool(self.kafka_sasl_username or self.kafka_sasl_password.get_secret_value())
+        if has_credentials and not sasl:
+            raise ValueError(
+                f"KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD are set but KAFKA_SECURITY_PROTOCOL={protocol} does not "
+                "authenticate: use SASL_SSL (or SASL_PLAINTEXT, which sends them unencrypted, only if you mean it)"
+            )
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE (mTLS) must be set together")
+        files = {
+            "KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+        }
+        for variable, path in files.items():
+            if path is None:
+                continue
+            if not tls:
+                raise ValueError(f"{variable} is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS")
+            if not path.is_file():
+                raise ValueError(f"{variable}: file not found: {path}")
         return self
 
 

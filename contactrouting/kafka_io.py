@@ -18,6 +18,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from contactrouting.config import ServiceSettings
+from contactrouting.kafka_security import kafka_client_options
 from contactrouting.tracing import context_from_kafka_headers, kafka_headers
 
 log = structlog.get_logger()
@@ -44,6 +45,7 @@ class ProtoProducer:
             "linger_ms": 2,
             "request_timeout_ms": settings.kafka_request_timeout_ms,
             "max_block_ms": settings.kafka_request_timeout_ms,
+            **kafka_client_options(settings),
         }
         options.update(overrides)
         self._options = options
@@ -170,6 +172,7 @@ class ProtoConsumer:
             "request_timeout_ms": max(settings.kafka_request_timeout_ms, settings.kafka_session_timeout_ms + 1000),
             "max_poll_records": 500,
             "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+            **kafka_client_options(settings),
         }
         options.update(overrides)
         self._consumer = KafkaConsumer(**options)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from kafka import KafkaAdminClient
@@ -37,9 +39,17 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
-def ensure_topics(bootstrap_servers: str, partitions: int, replication_factor: int) -> list[str]:
-    """Create any missing topic; returns the names that were created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="topic-setup")
+def ensure_topics(
+    bootstrap_servers: str,
+    partitions: int,
+    replication_factor: int,
+    *,
+    client_options: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Create any missing topic; returns the names that were created.
+
+    `client_options`: transport and authentication, from `contactrouting.kafka_security.kafka_client_options`."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="topic-setup", **(client_options or {}))
     try:
         existing = set(admin.list_topics())
         missing = [
