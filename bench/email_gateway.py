@@ -62,6 +62,7 @@ from pathlib import Path
 import yaml
 
 from bench.cpu_meter import cpu_seconds
+from bench.kafka_baseline import security
 from bench.profiles import py_spy, summarize
 from bench.standalone import main, progress
 from bench.stats import percentile, rate
@@ -81,7 +82,7 @@ PROFILE_ENV = "BENCH_PROFILE_DIR"
 
 def run(quick: bool) -> dict[str, float]:
     bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    ensure_topics(bootstrap, partitions=3, replication_factor=1)
+    ensure_topics(bootstrap, partitions=3, replication_factor=1, client_options=security())
     var_dir = Path(tempfile.mkdtemp(prefix="bench-email-"))
     gateway, smtp_port = _start_gateway(var_dir, bootstrap)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from functools import cache
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -19,7 +20,9 @@ from kafka.admin import NewTopic
 from bench.broker import BOOTSTRAP_ENV
 from bench.standalone import main, progress
 from bench.stats import percentile, rate
+from contactrouting.config import ServiceSettings, load_settings
 from contactrouting.kafka_io import content_type_of
+from contactrouting.kafka_security import kafka_client_options
 from contactrouting.v1 import contact_pb2
 
 PARTITIONS = 3  # as devstack creates contacts.inbound
@@ -34,6 +37,12 @@ CONSUMER_OPTIONS: dict[str, Any] = {
     "request_timeout_ms": 11000,
     "max_poll_records": 500,
 }
+
+
+@cache
+def security() -> dict[str, Any]:
+    """The transport and credentials of the run's broker (KAFKA_SECURITY_PROTOCOL, ...), as the pipeline uses."""
+    return kafka_client_options(load_settings(ServiceSettings))
 
 
 def sample_record() -> tuple[bytes, list[tuple[str, bytes]]]:
@@ -70,11 +79,12 @@ def producer(bootstrap: str, linger_ms: int) -> KafkaProducer:
         acks="all",
         enable_idempotence=True,
         linger_ms=linger_ms,
+        **security(),
     )
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-baseline-admin")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-baseline-admin", **security())
     try:
         admin.create_topics([NewTopic(name, partitions, 1)])
     finally:
@@ -95,7 +105,11 @@ def measure_throughput(bootstrap: str, records: int) -> tuple[float, float]:
     topic = f"bench.baseline.{uuid.uuid4().hex[:8]}"
     create_topic(bootstrap, topic, PARTITIONS)
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}", **CONSUMER_OPTIONS
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        **CONSUMER_OPTIONS,
+        **security(),
     )
     try:
         wait_for_assignment(consumer)
@@ -141,7 +155,11 @@ def measure_roundtrips(bootstrap: str, count: int) -> list[float]:
     value, headers = sample_record()
     sender = producer(bootstrap, linger_ms=0)
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}", **CONSUMER_OPTIONS
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        **CONSUMER_OPTIONS,
+        **security(),
     )
     progress(f"kafka_baseline: {count} single-record round trips")
     try:

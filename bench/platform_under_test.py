@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import UnknownTopicOrPartitionError
 
 from bench.broker import OWNED_ENV
+from bench.kafka_baseline import security
 from contactrouting.topics import TOPICS
 from contactrouting.v1 import agent_pb2, contact_pb2, skills_pb2, skills_pb2_grpc
 from devstack.stack import REPO_ROOT, Progress, Stack, StackPorts
@@ -52,7 +53,7 @@ def recreate_topics(bootstrap: str) -> bool:
     started for this run. Returns whether it did."""
     if os.environ.get(OWNED_ENV) != "1":
         return False
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-e2e-admin")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-e2e-admin", **security())
     try:
         existing = set(admin.list_topics())
         doomed = [spec.name for spec in TOPICS if spec.name in existing]

@@ -53,6 +53,7 @@ import httpx
 import yaml
 
 from bench.cpu_meter import cpu_seconds
+from bench.kafka_baseline import security
 from bench.standalone import main, progress
 from bench.stats import percentile, rate
 from contactrouting.config import ServiceSettings
@@ -87,7 +88,7 @@ class Measured:
 
 def run(quick: bool) -> dict[str, float]:
     bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    ensure_topics(bootstrap, partitions=3, replication_factor=1)
+    ensure_topics(bootstrap, partitions=3, replication_factor=1, client_options=security())
     var_dir = Path(tempfile.mkdtemp(prefix="bench-social-"))
     gateway, url = _start_gateway(var_dir, bootstrap)
     results: dict[int, Measured] = {}
