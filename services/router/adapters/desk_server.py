@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from contactrouting.grpc_runtime import ServerTls
+from services.router.adapters.malformed_requests import MalformedRequestsRefused
 
 T = TypeVar("T")
 AioRegistration = Callable[[grpc.aio.Server], None]
@@ -76,7 +77,10 @@ class DeskServer:
         server = grpc.aio.server(
             migration_thread_pool=self._sync_pool,
             # Our services' calls are SERVER spans; health checks and reflection are not worth one.
-            interceptors=[aio_server_interceptor(filter_=filters.service_prefix("contactrouting."))],
+            interceptors=[
+                MalformedRequestsRefused(),
+                aio_server_interceptor(filter_=filters.service_prefix("contactrouting.")),
+            ],
             options=[("grpc.so_reuseport", 0)],
             maximum_concurrent_rpcs=max_concurrent_rpcs,
         )

@@ -12,6 +12,7 @@ from contactrouting.v1 import agent_desk_pb2, agent_desk_pb2_grpc
 from services.router.adapters.agent_authentication import AgentAuthenticator
 from services.router.adapters.desk_message_mapping import presence_from_enum
 from services.router.adapters.desk_session import DeskSession
+from services.router.adapters.malformed_requests import MalformedMessage
 from services.router.adapters.switchboard import Switchboard
 
 log = structlog.get_logger()
@@ -35,7 +36,11 @@ class AgentDeskServicer(agent_desk_pb2_grpc.AgentDeskServicer):
         if not self._ready():
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the router is still loading agents and contacts")
         requests = aiter(request_iterator)
-        first = await anext(requests, None)
+        try:
+            first = await anext(requests, None)
+        except MalformedMessage:
+            log.warning("desk_message_malformed")  # the call ends with INVALID_ARGUMENT
+            return
         if first is None:
             return
         if first.WhichOneof("kind") != "login" or not first.login.agent_id:
@@ -64,6 +69,9 @@ class AgentDeskServicer(agent_desk_pb2_grpc.AgentDeskServicer):
                 self._handle(session, message)
         except (grpc.RpcError, asyncio.CancelledError):
             pass  # the client went away, or the stream ended first; the stream disconnects the agent
+        except MalformedMessage:
+            log.warning("desk_message_malformed", session=session.session_id)
+            session.close()  # the call ends with INVALID_ARGUMENT; the agent goes offline as on any drop
         except Exception:
             log.exception("desk_stream_failed", session=session.session_id)
         finally:
