@@ -42,10 +42,19 @@ class BenchStack(Stack):
             StackPorts.free(),
             kafka_bootstrap=kafka_bootstrap,
             progress=progress,
-            # The router's sync gRPC server holds one thread per agent stream.
-            extra_env={"ROUTER_MAX_AGENT_STREAMS": str(agents + 64)},
+            extra_env=platform_env(agents),
             service_env_overrides={"social_gateway": {"SOCIAL_GATEWAY_CONFIG": str(social_config)}},
         )
+
+
+def platform_env(agents: int) -> dict[str, str]:
+    # Every agent's stream is one concurrent call on the router; room for them plus admin calls.
+    env = {"ROUTER_MAX_AGENT_STREAMS": str(agents + 64)}
+    if os.environ.get(OWNED_ENV) == "1":
+        # The run's own tansu holds every fetch for the full max wait even with data ready (Kafka answers at once):
+        # the same 20 ms devstack uses on it, or each Kafka hop costs ~250 ms here and not on a real cluster.
+        env["KAFKA_FETCH_MAX_WAIT_MS"] = "20"
+    return env
 
 
 def recreate_topics(bootstrap: str) -> bool:
