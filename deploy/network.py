@@ -149,9 +149,9 @@ def required_flows(model: NetworkModel) -> list[tuple[Endpoint, Endpoint, int, b
     dns = Endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"})
     services = ["skills", "router", "email-gateway", "social-gateway"]
     flows: list[tuple[Endpoint, Endpoint, int, bool]] = []
-    kafka = model.kafka_broker()
+    kafka, kafka_port = model.kafka_broker(), _kafka_port(manifest)
     for name in services:
-        flows += [(model.pod(name), kafka, 9092, True), (model.pod(name), dns, 53, True)]
+        flows += [(model.pod(name), kafka, kafka_port, True), (model.pod(name), dns, 53, True)]
     flows += [
         (internet, model.pod("router"), 50051, True),
         (internet, model.pod("email-gateway"), 2525, True),
@@ -161,7 +161,7 @@ def required_flows(model: NetworkModel) -> list[tuple[Endpoint, Endpoint, int, b
         *((model.pod("email-gateway"), internet, port, True) for port in sorted(_imap_ports(manifest))),
         # What must stay closed: operators' admin API from outside, services calling each other, stray egress.
         (internet, model.pod("skills"), 50052, False),
-        (internet, kafka, 9092, False),
+        (internet, kafka, kafka_port, False),
         (model.pod("email-gateway"), model.pod("router"), 50051, False),
         (model.pod("router"), internet, 443, False),
         (model.pod("skills"), internet, 443, False),
@@ -179,6 +179,14 @@ def required_flows(model: NetworkModel) -> list[tuple[Endpoint, Endpoint, int, b
         if manifest.workload("jaeger") is not None:
             flows += [(collector, model.pod("jaeger"), 4317, True), (internet, model.pod("jaeger"), 4317, False)]
     return flows
+
+
+def _kafka_port(manifest: Manifest) -> int:
+    """The port the services reach Kafka on: the one in the router's KAFKA_BOOTSTRAP_SERVERS."""
+    workload = manifest.workload("router")
+    assert workload is not None
+    bootstrap = manifest.env(workload["spec"]["template"]["spec"]["containers"][0]).get("KAFKA_BOOTSTRAP_SERVERS")
+    return int(bootstrap.value.rsplit(":", 1)[-1]) if bootstrap and bootstrap.value else 9092
 
 
 def _imap_ports(manifest: Manifest) -> set[int]:

@@ -132,6 +132,76 @@ STRIMZI: dict[str, dict[str, Any]] = {
             },
         },
     ),
+    "KafkaUser": _document(
+        "KafkaUser",
+        _CLUSTER_LABEL,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["authentication", "authorization"],
+            "properties": {
+                "authentication": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["type"],
+                    "properties": {"type": {"enum": ["scram-sha-512", "tls", "tls-external"]}, "password": _OBJECT},
+                },
+                "authorization": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["type", "acls"],
+                    "properties": {
+                        "type": {"const": "simple"},
+                        "acls": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["resource", "operations"],
+                                "properties": {
+                                    "resource": {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "required": ["type"],
+                                        "properties": {
+                                            "type": {"enum": ["topic", "group", "cluster", "transactionalId"]},
+                                            "name": {"type": "string", "minLength": 1},
+                                            "patternType": {"enum": ["literal", "prefix"]},
+                                        },
+                                    },
+                                    "operations": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "uniqueItems": True,
+                                        "items": {
+                                            "enum": [
+                                                "Read",
+                                                "Write",
+                                                "Create",
+                                                "Delete",
+                                                "Alter",
+                                                "Describe",
+                                                "ClusterAction",
+                                                "AlterConfigs",
+                                                "DescribeConfigs",
+                                                "IdempotentWrite",
+                                                "All",
+                                            ]
+                                        },
+                                    },
+                                    "host": {"type": "string"},
+                                    "type": {"enum": ["allow", "deny"]},
+                                },
+                            },
+                        },
+                    },
+                },
+                "quotas": _OBJECT,
+                "template": _OBJECT,
+            },
+        },
+    ),
     "Kafka": _document(
         "Kafka",
         {

@@ -1,13 +1,16 @@
-"""The Strimzi topics against contactrouting/topics.py and the topics the services import; the bootstrap address."""
+"""The Strimzi topics against contactrouting/topics.py and the topics the services import; the bootstrap address,
+the listener's security and each service's KafkaUser."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from contactrouting import topics as topic_contract
 from deploy.contract import CONTRACTS
-from deploy.manifest import Manifest, Problem
+from deploy.manifest import EnvVar, Manifest, Problem
 from deploy.render import KubeObject
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
@@ -81,22 +84,70 @@ def check_topics(manifest: Manifest) -> list[Problem]:
     return problems
 
 
-def _bootstrap(manifest: Manifest, cluster: str, kafka: dict[str, object]) -> list[Problem]:
-    """Every service must point at a plaintext listener of this cluster: the services speak no TLS to Kafka."""
-    listeners = kafka["spec"]["kafka"]["listeners"]  # type: ignore[index]
-    plain = {f"{cluster}-kafka-bootstrap:{listener['port']}" for listener in listeners if not listener.get("tls")}
+def _bootstrap(manifest: Manifest, cluster: str, kafka: dict[str, Any]) -> list[Problem]:
+    """Every service must reach a listener of this cluster that speaks its KAFKA_SECURITY_PROTOCOL and, where the
+    listener authenticates, log in as a KafkaUser of its own that may touch exactly the topics it uses."""
+    listeners = {f"{cluster}-kafka-bootstrap:{item['port']}": item for item in kafka["spec"]["kafka"]["listeners"]}
+    users = {user["metadata"]["name"]: user for user in manifest.of_kind("KafkaUser")}
+    used = topics_by_service()
     problems = []
     for contract in CONTRACTS:
         workload = manifest.workload(contract.workload)
         if workload is None:
             continue
-        container = workload["spec"]["template"]["spec"]["containers"][0]
-        address = manifest.env(container).get("KAFKA_BOOTSTRAP_SERVERS")
-        value = address.value if address else None
-        host = (value or "").split(".")[0].split(":")[0]
-        port = (value or "").rsplit(":", 1)[-1]
-        if f"{host}:{port}" not in plain:
-            problems.append(
-                manifest.problem(workload, f"KAFKA_BOOTSTRAP_SERVERS={value}, expected one of {sorted(plain)}")
-            )
+        env = manifest.env(workload["spec"]["template"]["spec"]["containers"][0])
+        value = _value(env, "KAFKA_BOOTSTRAP_SERVERS", "")
+        host, port = value.split(".")[0].split(":")[0], value.rsplit(":", 1)[-1]
+        listener = listeners.get(f"{host}:{port}")
+        if listener is None:
+            message = f"KAFKA_BOOTSTRAP_SERVERS={value or None}, expected one of {sorted(listeners)}"
+            problems.append(manifest.problem(workload, message))
+            continue
+        protocol = _value(env, "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+        mechanism = _value(env, "KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").upper()
+        if bool(listener.get("tls")) != (protocol in ("SSL", "SASL_SSL")):
+            message = f"KAFKA_SECURITY_PROTOCOL={protocol}, but listener {listener['name']} has tls: {listener['tls']}"
+            problems.append(manifest.problem(workload, message))
+        authentication = (listener.get("authentication") or {}).get("type")
+        login = "scram-sha-512" if protocol.startswith("SASL_") and mechanism == "SCRAM-SHA-512" else None
+        if authentication != login:
+            message = f"logs in with {protocol} {mechanism}, but listener {listener['name']} wants {authentication}"
+            problems.append(manifest.problem(workload, message))
+        elif login is not None:
+            topics = used.get(contract.module.split(".")[1], set())
+            problems += [manifest.problem(workload, m) for m in _kafka_user(env, users, topics)]
     return problems
+
+
+def _kafka_user(env: dict[str, EnvVar], users: dict[str, dict[str, Any]], topics: set[str]) -> Iterator[str]:
+    username = _value(env, "KAFKA_SASL_USERNAME", "")
+    user = users.get(username)
+    if user is None:
+        yield f"KAFKA_SASL_USERNAME={username or None} is no KafkaUser of this overlay"
+        return
+    if user["spec"]["authentication"]["type"] != "scram-sha-512":
+        yield f"KafkaUser {username} has no scram-sha-512 password to log in with"
+    password = env.get("KAFKA_SASL_PASSWORD")
+    # The User Operator writes the password to a Secret named after the user.
+    if password is None or password.source != "secret" or password.reference != username:
+        yield f"KAFKA_SASL_PASSWORD must come from the Secret {username} that Strimzi generates for the user"
+    acls = user["spec"]["authorization"]["acls"]
+    granted = {acl["resource"].get("name") for acl in acls if acl["resource"]["type"] == "topic"}
+    for name in sorted(topics - granted):
+        yield f"KafkaUser {username} may not touch {name}, which the service uses"
+    for name in sorted(granted - topics):
+        yield f"KafkaUser {username} may touch {name}, which the service never uses"
+
+
+def topics_by_service() -> dict[str, set[str]]:
+    """Service package (router, email_gateway, ...) -> the topics its modules use."""
+    result: dict[str, set[str]] = {}
+    for topic, modules in topics_used_by_services().items():
+        for module in modules:
+            result.setdefault(module.split("/")[1], set()).add(topic)
+    return result
+
+
+def _value(env: dict[str, EnvVar], name: str, default: str) -> str:
+    var = env.get(name)
+    return var.value if var is not None and var.value else default

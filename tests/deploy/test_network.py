@@ -33,7 +33,7 @@ def test_a_mislabelled_kafka_client_cannot_reach_the_brokers(manifest_of: Manife
     workload = manifest.workload("router")
     assert workload is not None
     del workload["spec"]["template"]["metadata"]["labels"]["contactrouting.io/kafka-client"]
-    assert messages(manifest) == ["[prod] NetworkPolicy: router -> kafka:9092 is blocked but the platform needs it"]
+    assert messages(manifest) == ["[prod] NetworkPolicy: router -> kafka:9093 is blocked but the platform needs it"]
 
 
 def test_an_allow_all_egress_policy_is_found(manifest_of: ManifestOf) -> None:

@@ -39,6 +39,16 @@ CLUSTER_ONLY = (
     "SOCIAL_GATEWAY_DATABASE_URL",
     "EMAIL_GATEWAY_DATABASE_URL",
 )
+# The Strimzi listener's TLS (cluster CA) and SCRAM users exist only in the cluster, and the local tansu cannot log
+# SCRAM users in: the pods reach the test broker in plaintext. tests/contactrouting/test_kafka_security.py covers
+# the clients over TLS and SCRAM; tests/deploy/test_kafka_security.py the manifests' side.
+KAFKA_SECURITY = (
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SSL_CAFILE",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+)
 
 
 def _self_signed() -> dict[str, str]:
@@ -77,7 +87,7 @@ def pod_environment(
     env = {
         name: SECRET_STAND_IN if var.value is None else var.value
         for name, var in manifest.env(pod_container).items()
-        if name not in CLUSTER_ONLY
+        if name not in CLUSTER_ONLY and name not in KAFKA_SECURITY
     }
     # Mounted ConfigMap files land under root, and every setting naming one follows it there.
     for path, content in manifest.mounted_files(spec, pod_container).items():
