@@ -29,6 +29,8 @@ class EmbeddedBroker:
     # enable its own TLS (its --cert and --key exclude each other), so a TLS terminator holds `port` and tansu listens
     # on a loopback port of its own, as a broker behind a TLS-terminating proxy does.
     tls: tuple[Path, Path] | None = None
+    # With `tls`: the CA client certificates must chain to (mutual TLS); clients without one are refused.
+    tls_client_ca: Path | None = None
     # tansu --authentication: every client must authenticate with SASL/SCRAM before any other request.
     authentication: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
@@ -43,7 +45,7 @@ class EmbeddedBroker:
         broker_port = self.port
         if self.tls is not None:
             broker_port = free_port()
-            self._terminator = TlsTerminator(self.port, broker_port, *self.tls)
+            self._terminator = TlsTerminator(self.port, broker_port, *self.tls, client_ca=self.tls_client_ca)
             self._terminator.start()
         url = f"tcp://127.0.0.1:{broker_port}"
         advertised = f"tcp://{self.bootstrap_servers}"
@@ -76,11 +78,16 @@ class EmbeddedBroker:
 class TlsTerminator:
     """Accepts TLS on 127.0.0.1:`listen_port` and relays the plaintext to `target_port`, on an event loop thread."""
 
-    def __init__(self, listen_port: int, target_port: int, certfile: Path, keyfile: Path) -> None:
+    def __init__(
+        self, listen_port: int, target_port: int, certfile: Path, keyfile: Path, client_ca: Path | None = None
+    ) -> None:
         self._listen_port, self._target_port = listen_port, target_port
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.minimum_version = ssl.TLSVersion.TLSv1_2
         self._context.load_cert_chain(certfile, keyfile)
+        if client_ca is not None:
+            self._context.verify_mode = ssl.CERT_REQUIRED
+            self._context.load_verify_locations(client_ca)
         self._loop = asyncio.new_event_loop()
 
     def start(self) -> None:

@@ -38,7 +38,7 @@ _QUICK = {"request_timeout_ms": 3000, "bootstrap_timeout_ms": 4000}
 def pki(tmp_path: Path) -> Path:
     directory = tmp_path / "pki"
     directory.mkdir()
-    return write_pki(directory, "localhost")
+    return write_pki(directory, "localhost", "client")
 
 
 def _broker(tmp_path: Path, pki: Path, *, authentication: bool = False) -> Iterator[EmbeddedBroker]:
@@ -106,6 +106,36 @@ def test_a_broker_certificate_from_another_ca_is_refused(tls_broker: EmbeddedBro
     )
     with pytest.raises(KafkaError):
         KafkaAdminClient(bootstrap_servers=tls_broker.bootstrap_servers, **kafka_client_options(settings), **_QUICK)
+
+
+def test_mutual_tls_presents_the_client_certificate(tmp_path: Path, pki: Path) -> None:
+    broker = EmbeddedBroker(
+        free_port(),
+        tmp_path / "tansu.log",
+        tls=(pki / "localhost.crt", pki / "localhost.key"),
+        tls_client_ca=pki / "ca.crt",
+    )
+    broker.start()
+    try:
+        with_certificate = ServiceSettings(
+            kafka_bootstrap_servers=broker.bootstrap_servers,
+            kafka_security_protocol="SSL",
+            kafka_ssl_cafile=pki / "ca.crt",
+            kafka_ssl_certfile=pki / "client.crt",
+            kafka_ssl_keyfile=pki / "client.key",
+        )
+        admin = KafkaAdminClient(
+            bootstrap_servers=broker.bootstrap_servers, **kafka_client_options(with_certificate), **_QUICK
+        )
+        try:
+            assert isinstance(admin.list_topics(), list)
+        finally:
+            admin.close()
+        without = kafka_client_options(_ssl_settings(broker, pki))
+        with pytest.raises(KafkaError):
+            KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers, **without, **_QUICK).list_topics()
+    finally:
+        broker.stop()
 
 
 def test_scram_over_tls_runs_the_exchange_and_a_wrong_password_is_refused(
