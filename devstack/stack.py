@@ -247,9 +247,13 @@ class Stack:
             self.progress(f"starting broker (tansu) on {self.kafka_bootstrap}")
             self.broker.start()
         self.progress("creating topics")
+        from contactrouting.config import ServiceSettings, load_settings
+        from contactrouting.kafka_security import kafka_client_options
         from contactrouting.topics import ensure_topics
 
-        ensure_topics(self.kafka_bootstrap, partitions=3, replication_factor=1)
+        # An external broker may want TLS and a login (KAFKA_SECURITY_PROTOCOL, ...); the embedded one is plaintext.
+        security = None if self.broker is not None else kafka_client_options(load_settings(ServiceSettings))
+        ensure_topics(self.kafka_bootstrap, partitions=3, replication_factor=1, client_options=security)
         for name in self.SERVICE_ORDER:
             self.start_service(name)
         for name in self.SERVICE_ORDER:
