@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from contactrouting.v1 import routing_pb2
 from services.router.adapters.contact_mapping import timestamp
 from services.router.domain import (
+    ContactAbandoned,
     ContactAssigned,
     ContactCompleted,
     ContactEscalated,
@@ -38,6 +39,7 @@ _TYPES: dict[type, int] = {
     ContactRequeued: RET.ROUTING_EVENT_TYPE_REQUEUED,
     ContactEscalated: RET.ROUTING_EVENT_TYPE_ESCALATED,
     ContactCompleted: RET.ROUTING_EVENT_TYPE_COMPLETED,
+    ContactAbandoned: RET.ROUTING_EVENT_TYPE_ABANDONED,
 }
 
 
@@ -99,7 +101,7 @@ def routing_event(event: DomainEvent, record: ContactRecord) -> routing_pb2.Rout
             message.offer_id, message.agent_id, message.reason = offer_id, agent_id, "offer_timeout"
         case ContactRequeued(reason=reason, agent_id=agent_id):
             message.reason, message.agent_id = reason, agent_id
-        case ContactEscalated(reason=reason):
+        case ContactEscalated(reason=reason) | ContactAbandoned(reason=reason):
             message.reason = reason
         case ContactCompleted(agent_id=agent_id, disposition=disposition, summary=summary):
             message.agent_id, message.disposition, message.wrap_up_summary = agent_id, disposition, summary

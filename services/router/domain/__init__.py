@@ -3,6 +3,7 @@
 from services.router.domain.engine import RoutingEngine
 from services.router.domain.events import (
     CommandRejected,
+    ContactAbandoned,
     ContactAssigned,
     ContactCompleted,
     ContactEscalated,
@@ -24,6 +25,7 @@ from services.router.domain.policy import PolicyError, RoutingPolicy, load_polic
 __all__ = [
     "AgentSpec",
     "CommandRejected",
+    "ContactAbandoned",
     "ContactAssigned",
     "ContactCompleted",
     "ContactEscalated",

@@ -15,6 +15,7 @@ from services.router.domain.agent_index import AgentIndex
 from services.router.domain.eligibility import Eligibility, StepProfile, eligibility_for, step_profiles
 from services.router.domain.events import (
     CommandRejected,
+    ContactAbandoned,
     ContactAssigned,
     ContactCompleted,
     ContactEscalated,
@@ -45,6 +46,7 @@ from services.router.domain.timers import ContactTimers, advance, next_due, step
 # Completed contact ids remembered for is_known() (redelivered inbound records must not route twice).
 FINISHED_MEMORY = 1_000_000
 ATTEMPTS_EXHAUSTED = "offer_attempts_exhausted"
+REPLY_WINDOW_CLOSED = "reply_window_closed"
 # restore_assigned() cannot know the clock: the grace period of a restored agent starts at the first tick.
 GRACE_FROM_FIRST_TICK = float("-inf")
 
@@ -219,6 +221,7 @@ class RoutingEngine:
             queued_at=queued_at,
             sla_deadline=request.received_at + queue.sla_for(request.channel),
             required_skills=required_skills(queue, request),
+            abandon_at=request.received_at + self._policy.reply_window_for(request.channel),
             seq=self._seq,
         )
         self._contacts[request.contact_id] = contact
@@ -311,6 +314,8 @@ class RoutingEngine:
 
     def _route(self, contact: Contact, now: float) -> list[DomainEvent]:
         """Offer a waiting contact to its best eligible agent, or file it in the waiting room."""
+        if contact.abandon_at <= now:
+            return [self._abandon(contact, REPLY_WINDOW_CLOSED, now)]
         self._decisions += 1
         eligibility = self._eligibility(contact)
         scoring = self._queue_policy(contact).scoring
@@ -522,6 +527,15 @@ class RoutingEngine:
         self._index.refresh(agent)
         return events + self._pull(agent, now)
 
+    def _abandon(self, contact: Contact, reason: str, now: float) -> ContactAbandoned:
+        """The contact leaves unserved: out of the waiting room and its sticky agent's hold, known as finished."""
+        self._waiting.discard(contact)
+        self._forget_hold(contact)
+        contact.state = ContactState.ABANDONED
+        del self._contacts[contact.contact_id]
+        self._remember_finished(contact.contact_id)
+        return ContactAbandoned(contact.contact_id, contact.queue, reason, now)
+
     def _remember_finished(self, contact_id: str) -> None:
         self._finished[contact_id] = None
         if len(self._finished) > FINISHED_MEMORY:
@@ -574,7 +588,11 @@ class RoutingEngine:
         # higher-priority contact due at the same moment is never passed over.
         to_route: list[Contact] = []
         for contact in self._timers.due(now):
-            if contact.state is ContactState.WAITING:
+            if contact.state is not ContactState.WAITING:
+                continue
+            if contact.abandon_at <= now:
+                events.append(self._abandon(contact, REPLY_WINDOW_CLOSED, now))
+            else:
                 events += self._advance(contact, now, to_route)
         return events + self._route_in_order(to_route, now)
 

@@ -101,6 +101,16 @@ class ContactEscalated:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactAbandoned:
+    """The contact left the queue unserved, e.g. its channel's reply window closed while it waited."""
+
+    contact_id: str
+    queue: str
+    reason: str
+    occurred_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ContactCompleted:
     contact_id: str
     agent_id: str
@@ -139,6 +149,7 @@ DomainEvent = (
     | ContactRequeued
     | ContactEscalated
     | ContactCompleted
+    | ContactAbandoned
     | PresenceChanged
     | CommandRejected
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -104,6 +105,7 @@ class ContactState(Enum):
     OFFERED = "offered"
     ASSIGNED = "assigned"
     COMPLETED = "completed"
+    ABANDONED = "abandoned"
 
 
 @dataclass(slots=True)
@@ -116,6 +118,8 @@ class Contact:
     queued_at: float
     sla_deadline: float
     required_skills: dict[str, int]
+    # When the channel stops letting us answer; still waiting then, the contact is abandoned.
+    abandon_at: float = math.inf
     state: ContactState = ContactState.WAITING
     aging_boost: int = 0
     escalation_boost: int = 0

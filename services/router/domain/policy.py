@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -194,8 +195,29 @@ class RoutingPolicy(_Strict):
     escalation: Escalation = Escalation()
     sticky: StickyRouting = StickyRouting()
     languages: frozenset[str] = frozenset()
+    # How long after the customer's message a channel still lets us answer (Meta's Messenger, Instagram and
+    # WhatsApp: 24 h); a contact still waiting when it closes is abandoned, as no agent could answer it there.
+    reply_window_s: dict[str, float] = Field(default_factory=dict)
     # Survey texts by language, over the built-in en, hr and sk; other languages fall back to en.
     survey_templates: dict[str, SurveyTemplate] = Field(default_factory=dict)
+
+    @field_validator("reply_window_s")
+    @classmethod
+    def _reply_window_channels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CHANNELS) - {"social"})
+        if unknown:
+            raise ValueError(f"reply_window_s: unknown channel(s) {unknown}; use a channel or 'social'")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("reply_window_s: windows must be positive seconds")
+        return value
+
+    def reply_window_for(self, channel: str) -> float:
+        """Seconds after the customer's message during which an answer is still possible (inf: no limit)."""
+        if channel in self.reply_window_s:
+            return self.reply_window_s[channel]
+        if channel in SOCIAL_CHANNELS and "social" in self.reply_window_s:
+            return self.reply_window_s["social"]
+        return math.inf
 
     @field_validator("survey_templates")
     @classmethod

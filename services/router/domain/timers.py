@@ -1,5 +1,6 @@
 """When a waiting contact next changes by itself: relaxation step, aging point, SLA at risk or breached, end of
-the wait for its sticky agent. One heap of due times, so a tick touches only the contacts that are due."""
+the wait for its sticky agent, the close of its channel's reply window. One heap of due times, so a tick touches
+only the contacts that are due."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def next_due(contact: Contact, policy: RoutingPolicy, steps: tuple[RelaxationSte
         due = min(due, contact.sla_deadline)
     if contact.wait_for_preferred_until > now:
         due = min(due, contact.wait_for_preferred_until)
-    return due
+    return min(due, contact.abandon_at)
 
 
 class ContactTimers:

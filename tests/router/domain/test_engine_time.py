@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.router.domain import ContactEscalated, ContactQueued, OfferMade, Presence, RoutingEngine
+from services.router.domain import (
+    ContactAbandoned,
+    ContactEscalated,
+    ContactQueued,
+    OfferMade,
+    Presence,
+    RoutingEngine,
+)
 
 from .builders import T0, agent, contact, of_type, online
 
@@ -173,3 +180,34 @@ def test_superseded_waiting_room_entries_are_swept(engine_for: Callable[..., Rou
     room = engine._waiting
     entries = sum(len(heap) for by_skill in room._buckets.values() for h in by_skill.values() for heap in h.values())
     assert entries <= queues.COMPACT_AFTER + 4 * 50  # without sweeps: 50 contacts x 2 groups x ~400 re-filings
+
+
+DAY_S = 24 * 3600.0
+
+
+def test_a_contact_still_waiting_when_its_reply_window_closes_is_abandoned(
+    engine_for: Callable[..., RoutingEngine],
+) -> None:
+    engine = engine_for(reply_window_s={"social": DAY_S})
+    engine.enqueue(contact("dm", channel="messenger"), T0)
+    engine.enqueue(contact("mail", channel="email"), T0)
+
+    assert not of_type(engine.tick(T0 + DAY_S - 1), ContactAbandoned)
+    [abandoned] = of_type(engine.tick(T0 + DAY_S), ContactAbandoned)
+
+    assert (abandoned.contact_id, abandoned.queue, abandoned.reason) == ("dm", "general", "reply_window_closed")
+    assert engine.is_known("dm") and engine.position("dm", T0 + DAY_S) is None
+    assert [q.waiting for q in engine.queue_stats(T0 + DAY_S) if q.queue == "general"] == [1]  # the mail waits on
+    # An agent arriving later is offered the mail, never the contact nobody can answer any more.
+    offers = of_type(online(engine, agent("a1", capacity={"email": 5, "messenger": 5}), now=T0 + DAY_S + 1), OfferMade)
+    assert [offer.contact_id for offer in offers] == ["mail"]
+
+
+def test_a_message_older_than_its_window_is_abandoned_on_arrival(engine_for: Callable[..., RoutingEngine]) -> None:
+    engine = engine_for(reply_window_s={"whatsapp": DAY_S})
+    online(engine, agent("a1", capacity={"whatsapp": 3}))
+
+    events = engine.enqueue(contact("late", channel="whatsapp", received_at=T0 - DAY_S - 60), T0)
+
+    assert [type(event) for event in events] == [ContactQueued, ContactAbandoned]
+    assert engine.enqueue(contact("late", channel="whatsapp", received_at=T0 - DAY_S - 60), T0 + 1) == []

@@ -66,3 +66,11 @@ def test_queue_relaxation_overrides_the_policy_wide_steps() -> None:
     assert policy.steps_for(policy.queue("general"))[0].name == "lower_proficiency"
     custom = parse_policy(policy_data(queues=[{"name": "general", "relaxation": [{"name": "only", "after_s": 5}]}]))
     assert [s.name for s in custom.steps_for(custom.queue("general"))] == ["only"]
+
+
+def test_reply_windows_name_channels_and_fall_back_to_social() -> None:
+    policy = parse_policy(policy_data(reply_window_s={"social": 86400, "whatsapp": 3600}), "test")
+    assert (policy.reply_window_for("whatsapp"), policy.reply_window_for("messenger")) == (3600, 86400)
+    assert policy.reply_window_for("email") == float("inf")
+    with pytest.raises(PolicyError, match="reply_window_s: unknown channel"):
+        parse_policy(policy_data(reply_window_s={"fax": 60}), "test")
