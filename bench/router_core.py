@@ -10,6 +10,25 @@ included); latency is measured around each engine call that made at least one de
 Times are the CPU time of the benchmark's thread (`time.thread_time`), so other load on a shared machine does not
 inflate them; the wall-clock time in the engine is printed alongside for comparison.
 Memory: RSS at the end, and tracemalloc deltas of the engine's state per agent and per waiting contact.
+
+Figures (full size, 2 shared cores, Python 3.11.7, 2026-11-25). On a quiet machine (load 0.8-2.5), same minute:
+the engine at d2b8fec (before this round) 18,974 decisions/s, p50 28 us, p99 241 us; now
+22,394-23,895 decisions/s, p50 23-24 us, p99 155-156 us; 2,121 -> 1,411 bytes per waiting contact; 11,479 ->
+12,023 bytes per agent (each agent keeps its resolved ready buckets per channel). At load 6-10 both fall to
+15-20k/s. The target (>= 50k/s) is missed by about 2x; p99 (<= 1 ms) is met.
+
+What limits it (py-spy, full run, share of the samples inside engine calls):
+    22.9%  WaitingRoom.best_for: an agent with room searches its groups x ready channels x languages (~15
+           buckets); 93% of these pulls find nothing it may take, so the cost is proving there is nothing
+    20.5%  best_ready_agent: the decision record's funnel counts (members, ready, speakers, per-level skill
+           buckets) and the candidate scan (choose_agent 11.7%, about 3.4 candidates per search)
+    18.5%  AgentIndex.refresh: an agent moving in or out of a channel moves in ~36 (group, facet) buckets
+    11.3%  Simulation.timed: the benchmark's own time.thread_time calls (~0.7 us each, half inside the interval)
+and the garbage collector, which py-spy charges to whatever line allocates: ~20% of engine CPU at full size
+(gc callbacks: 13 full collections of ~240 ms). The ready buckets now hold agent ids, so they are no longer tracked
+(748k -> 452k tracked objects); the rest is per-contact state and this benchmark's 100k prepared requests.
+Beyond this: a process-level GC setting in the router (gc.freeze() after catch-up, a higher gen0 threshold; 5-10%
+at 3k agents), or a waiting room keyed by what agents lack rather than what they have.
 """
 
 from __future__ import annotations
