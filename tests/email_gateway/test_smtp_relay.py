@@ -56,41 +56,26 @@ def server_context(pki: Path) -> ssl.SSLContext:
     return context
 
 
-@pytest.fixture
-def submission_relay(pki: Path) -> Iterator[tuple[Kept, int]]:
-    """Port-587 style: STARTTLS required before anything, then AUTH required before MAIL."""
+def running_relay(**options: Any) -> Iterator[tuple[Kept, int]]:
     handler, port = Kept(), free_port()
-    controller = Controller(
-        handler,
-        hostname="localhost",
-        port=port,
-        tls_context=server_context(pki),
-        require_starttls=True,
-        authenticator=authenticate,
-        auth_required=True,
-        auth_require_tls=True,
-    )
+    controller = Controller(handler, hostname="localhost", port=port, authenticator=authenticate, **options)
     controller.start()
     yield handler, port
     controller.stop()
+
+
+@pytest.fixture
+def submission_relay(pki: Path) -> Iterator[tuple[Kept, int]]:
+    """Port-587 style: STARTTLS required before anything, then AUTH required before MAIL."""
+    yield from running_relay(
+        tls_context=server_context(pki), require_starttls=True, auth_required=True, auth_require_tls=True
+    )
 
 
 @pytest.fixture
 def implicit_tls_relay(pki: Path) -> Iterator[tuple[Kept, int]]:
-    """Port-465 style: TLS from the first byte."""
-    handler, port = Kept(), free_port()
-    controller = Controller(
-        handler,
-        hostname="localhost",
-        port=port,
-        ssl_context=server_context(pki),
-        authenticator=authenticate,
-        auth_required=True,
-        auth_require_tls=False,  # aiosmtpd counts only STARTTLS as TLS; this connection is TLS from the start
-    )
-    controller.start()
-    yield handler, port
-    controller.stop()
+    """Port-465 style: TLS from the first byte (aiosmtpd counts only STARTTLS as TLS, hence auth_require_tls)."""
+    yield from running_relay(ssl_context=server_context(pki), auth_required=True, auth_require_tls=False)
 
 
 def reply_to(recipient: str) -> EmailMessage:
