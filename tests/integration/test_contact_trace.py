@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-import httpx
 import pytest
 from opentelemetry import trace
 
@@ -27,6 +26,8 @@ from contactrouting.kafka_io import ProtoConsumer
 from contactrouting.topics import CONTACTS_INBOUND
 from contactrouting.v1 import contact_pb2
 from devstack.stack import REPO_ROOT, Stack, StackPorts
+
+from .customers import send_telegram
 
 pytestmark = pytest.mark.integration
 
@@ -63,12 +64,12 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
         agent = _start_agent(stack)
         token = uuid.uuid4().hex[:10]
         first_mail_id = _send_mail(stack, f"Green teapot parcel {token}", MAIL_BODY)
-        chat_id = _send_telegram(stack, TELEGRAM_TEXT)
+        chat_id = send_telegram(stack, TELEGRAM_TEXT)
         contacts, trace_ids = _published(stack, {"mail": MAIL_BODY, "telegram": TELEGRAM_TEXT})
         # The follow-ups are sent once the first contacts were handled, as customers write again later.
         _wait_for_spans(stack, lambda spans: _sent_out(spans, contacts.values()), agent)
         _send_mail(stack, f"Re: Green teapot parcel {token}", FOLLOW_UP_BODY, in_reply_to=first_mail_id)
-        _send_telegram(stack, FOLLOW_UP_TEXT, chat_id=chat_id)
+        send_telegram(stack, FOLLOW_UP_TEXT, chat_id=chat_id)
         more, more_traces = _published(stack, {"mail_follow_up": FOLLOW_UP_BODY, "telegram_follow_up": FOLLOW_UP_TEXT})
         contacts.update(more)
         trace_ids.update(more_traces)
@@ -219,28 +220,6 @@ def _send_mail(stack: Stack, subject: str, body: str, in_reply_to: str | None = 
     with smtplib.SMTP("127.0.0.1", stack.ports.smtp, timeout=30) as smtp:
         smtp.send_message(mail)
     return message_id
-
-
-def _send_telegram(stack: Stack, text: str, chat_id: int | None = None) -> int:
-    chat_id = chat_id or int(uuid.uuid4().int % 10**9)
-    update = {
-        "update_id": int(uuid.uuid4().int % 10**9),
-        "message": {
-            "message_id": int(uuid.uuid4().int % 10**6),
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Probe", "language_code": "en"},
-            "text": text,
-        },
-    }
-    response = httpx.post(
-        f"http://127.0.0.1:{stack.ports.webhook}/webhooks/telegram/demo-bot",
-        json=update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": "demo-telegram-secret"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    return chat_id
 
 
 def _published(

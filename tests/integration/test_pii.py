@@ -26,6 +26,8 @@ from devstack.desk import DeskSession, log_in
 from devstack.ports import free_port
 from devstack.stack import Stack, StackPorts
 
+from .customers import send_telegram
+
 pytestmark = pytest.mark.integration
 
 SERVICES = ("skills", "router", "email_gateway", "social_gateway")
@@ -81,7 +83,7 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, d
             # Each offer carries the customer's words: the PII really went through every service.
             _send_mail(stack)
             assert "violet umbrella" in _handle_next_offer(agent, reply=True).body_text
-            _send_telegram(stack)
+            send_telegram(stack, TELEGRAM_TEXT, first_name=TELEGRAM_NAME[0], last_name=TELEGRAM_NAME[1])
             assert "turquoise kettle" in _handle_next_offer(agent, reply=True).body_text
             _send_whatsapp(stack)
             assert "lavender bicycle" in _handle_next_offer(agent, reply=False).body_text
@@ -154,28 +156,6 @@ def _send_mail(stack: Stack) -> None:
     mail.set_content(EMAIL_BODY)
     with smtplib.SMTP("127.0.0.1", stack.ports.smtp, timeout=30) as smtp:
         smtp.send_message(mail)
-
-
-def _send_telegram(stack: Stack) -> None:
-    chat_id = int(uuid.uuid4().int % 10**9)
-    first, last = TELEGRAM_NAME
-    update = {
-        "update_id": chat_id,
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": first, "last_name": last},
-            "from": {"id": chat_id, "is_bot": False, "first_name": first, "last_name": last, "language_code": "en"},
-            "text": TELEGRAM_TEXT,
-        },
-    }
-    response = httpx.post(
-        f"http://127.0.0.1:{stack.ports.webhook}/webhooks/telegram/demo-bot",
-        json=update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": "demo-telegram-secret"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
 
 
 def _send_whatsapp(stack: Stack) -> None:
