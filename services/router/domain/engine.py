@@ -380,7 +380,12 @@ class RoutingEngine:
         self._decisions += 1
 
         def accepts(contact: Contact) -> bool:
-            return self._eligibility(contact).rejection(agent) is None and not self._held_for_other(contact, agent, now)
+            # A contact whose reply window closed since the last tick waits there to be abandoned, never offered.
+            return (
+                contact.abandon_at > now
+                and self._eligibility(contact).rejection(agent) is None
+                and not self._held_for_other(contact, agent, now)
+            )
 
         contact = self._waiting.best_for(agent, accepts)
         if contact is None:

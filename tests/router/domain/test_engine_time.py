@@ -211,3 +211,16 @@ def test_a_message_older_than_its_window_is_abandoned_on_arrival(engine_for: Cal
 
     assert [type(event) for event in events] == [ContactQueued, ContactAbandoned]
     assert engine.enqueue(contact("late", channel="whatsapp", received_at=T0 - DAY_S - 60), T0 + 1) == []
+
+
+def test_an_agent_freeing_up_never_pulls_a_contact_whose_window_closed_before_the_tick(
+    engine_for: Callable[..., RoutingEngine],
+) -> None:
+    engine = engine_for(reply_window_s={"messenger": DAY_S})
+    engine.enqueue(contact("dm", channel="messenger"), T0)
+
+    # The window closed a moment ago; no tick has run since.
+    events = online(engine, agent("a1", capacity={"messenger": 3}), now=T0 + DAY_S + 0.1)
+
+    assert not of_type(events, OfferMade)
+    assert [e.contact_id for e in of_type(engine.tick(T0 + DAY_S + 0.2), ContactAbandoned)] == ["dm"]
